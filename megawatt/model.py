@@ -44,3 +44,4 @@ class HotFunction:
     total_share: float
     calls: int | None  # None where the format has no call counts
     workspace_path: str | None = None  # where the recorded path maps in the workspace
+    workspace_line: int | None = None  # the function's line in today's source

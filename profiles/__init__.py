@@ -1,9 +1,9 @@
 """Profiles: profiler output → one `Profile` of numpy arrays.
 
-    load(path)              one file, format recognised by content
-    load_many(paths)        several files; the good ones load, the bad ones are reported
-    merge(profiles)         one profile from several of the same unit
-    diff(before, after)     per-function change in share
+load(path)              one file, format recognised by content
+load_many(paths)        several files; the good ones load, the bad ones are reported
+merge(profiles)         one profile from several of the same unit
+diff(before, after)     per-function change in share
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def load_bytes(source: str, data: bytes) -> Profile:
     except ProfileError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as err:
-        raise ProfileFormatError(source, f"malformed {fmt} data ({type(err).__name__}: {err})")
+        raise ProfileFormatError(
+            source, f"malformed {fmt} data ({type(err).__name__}: {err})"
+        ) from None
     if len(profile) == 0 or profile.total_weight <= 0:
         raise ProfileFormatError(source, f"{fmt} profile holds no samples")
     return profile

@@ -8,10 +8,13 @@ the figures per function and per edge directly.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from megawatt.model import FunctionKind
 from megawatt.profiles.kinds import classify
@@ -76,28 +79,6 @@ class ProfileBuilder:
         if weight and frames:
             self._stacks[tuple(frames)] += weight
 
-    def _fold_stacks(self) -> float:
-        total = 0.0
-        ff = self._frame_function
-        fl = self._frame_line
-        for stack, w in self._stacks.items():
-            total += w
-            funcs = [ff[f] for f in stack]
-            leaf = stack[-1]
-            self._self[funcs[-1]] += w
-            if fl[leaf] > 0:
-                self._line_self[(funcs[-1], fl[leaf])] += w
-            for fid in set(funcs):
-                self._total[fid] += w
-            for fr in set(stack):
-                if fl[fr] > 0:
-                    self._line_total[(ff[fr], fl[fr])] += w
-            for pair in set(zip(funcs, funcs[1:], strict=False)):
-                if pair[0] != pair[1]:
-                    self._edges[pair] += w
-        self._stacks.clear()
-        return total
-
     # -- aggregated data -------------------------------------------------------------------
 
     def set_function(
@@ -138,48 +119,50 @@ class ProfileBuilder:
 
     def build(self, total_weight: float | None = None) -> Profile:
         """The profile; `total_weight` defaults to the sum of sampled stacks or of self weights."""
-        sampled = self._fold_stacks() if self._stacks else 0.0
         n = len(self._names)
-        self_w = np.zeros(n, dtype=np.float64)
-        total_w = np.zeros(n, dtype=np.float64)
+        self_w = _dense(self._self, n)
+        total_w = _dense(self._total, n)
         calls = np.full(n, UNKNOWN_CALLS, dtype=np.int64)
-        for fid, w in self._self.items():
-            self_w[fid] = w
-        for fid, w in self._total.items():
-            total_w[fid] = w
         for fid, c in self._calls.items():
             calls[fid] = c
+
+        e_code, e_weight = _pairs(self._edges, n)
+        e_calls_code, e_calls = _pairs(self._edge_calls, n)
+        l_keys = set(self._line_self) | set(self._line_total)
+        line_span = 1 + max([k[1] for k in l_keys] + self._frame_line + [0])
+        l_code = np.fromiter((f * line_span + ln for f, ln in l_keys), np.int64, len(l_keys))
+        l_self = np.fromiter((self._line_self.get(k, 0.0) for k in l_keys), np.float64, len(l_keys))
+        l_total = np.fromiter(
+            (self._line_total.get(k, 0.0) for k in l_keys), np.float64, len(l_keys)
+        )
+
+        sampled = 0.0
+        if self._stacks:
+            folded = _fold(self._stacks, self._frame_function, self._frame_line, n, line_span)
+            self._stacks.clear()
+            sampled = folded.total
+            self_w += folded.self_w
+            total_w += folded.total_w
+            e_code = np.concatenate([e_code, folded.edge_code])
+            e_weight = np.concatenate([e_weight, folded.edge_weight])
+            l_code = np.concatenate([l_code, folded.line_code, folded.line_code])
+            l_self = np.concatenate([l_self, folded.line_self, np.zeros_like(folded.line_self)])
+            l_total = np.concatenate([l_total, np.zeros_like(folded.line_total), folded.line_total])
         # A function's inclusive weight can never be below its own.
         np.maximum(total_w, self_w, out=total_w)
 
-        edges = list(self._edges.items())
-        e_caller = np.fromiter((k[0] for k, _ in edges), dtype=np.int64, count=len(edges))
-        e_callee = np.fromiter((k[1] for k, _ in edges), dtype=np.int64, count=len(edges))
-        e_weight = np.fromiter((w for _, w in edges), dtype=np.float64, count=len(edges))
-        e_calls = np.fromiter(
-            (self._edge_calls.get(k, UNKNOWN_CALLS) for k, _ in edges),
-            dtype=np.int64,
-            count=len(edges),
-        )
-
-        line_keys = sorted(set(self._line_self) | set(self._line_total))
-        l_func = np.fromiter((k[0] for k in line_keys), dtype=np.int64, count=len(line_keys))
-        l_no = np.fromiter((k[1] for k in line_keys), dtype=np.int64, count=len(line_keys))
-        l_self = np.fromiter(
-            (self._line_self.get(k, 0.0) for k in line_keys), dtype=np.float64, count=len(line_keys)
-        )
-        l_total = np.fromiter(
-            (self._line_total.get(k, 0.0) for k in line_keys),
-            dtype=np.float64,
-            count=len(line_keys),
-        )
+        e_code, (e_weight,) = _sum_by(e_code, e_weight)
+        edge_calls = np.full(len(e_code), UNKNOWN_CALLS, dtype=np.int64)
+        if len(e_calls_code):
+            pos = np.searchsorted(e_code, e_calls_code)
+            edge_calls[pos] = e_calls
+        l_code, (l_self, l_total) = _sum_by(l_code, l_self, l_total)
         l_mem = None
         if self._line_memory:
-            l_mem = np.fromiter(
-                (self._line_memory.get(k, np.nan) for k in line_keys),
-                dtype=np.float64,
-                count=len(line_keys),
-            )
+            l_mem = np.full(len(l_code), np.nan)
+            for (f, ln), mb in self._line_memory.items():
+                l_mem[np.searchsorted(l_code, f * line_span + ln)] = mb
+
         if total_weight is None:
             total_weight = sampled if sampled else float(self_w.sum())
         return Profile(
@@ -194,14 +177,126 @@ class ProfileBuilder:
             self_weight=self_w,
             total_weight_of=total_w,
             calls=calls,
-            edge_caller=e_caller,
-            edge_callee=e_callee,
+            edge_caller=e_code // max(n, 1),
+            edge_callee=e_code % max(n, 1),
             edge_weight=e_weight,
-            edge_calls=e_calls,
-            line_function=l_func,
-            line_number=l_no,
+            edge_calls=edge_calls,
+            line_function=l_code // line_span,
+            line_number=l_code % line_span,
             line_self=l_self,
             line_total=l_total,
             line_memory_mb=l_mem,
             recorded_at=self.recorded_at,
         )
+
+
+def _dense(values: dict[int, float], n: int) -> npt.NDArray[np.float64]:
+    out = np.zeros(n, dtype=np.float64)
+    if values:
+        out[np.fromiter(values.keys(), np.int64, len(values))] = np.fromiter(
+            values.values(), np.float64, len(values)
+        )
+    return out
+
+
+def _pairs(
+    values: Mapping[tuple[int, int], float], n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    code = np.fromiter((a * n + b for a, b in values), np.int64, len(values))
+    return code, np.fromiter(values.values(), np.float64, len(values))
+
+
+def _sum_by(
+    code: npt.NDArray[np.int64], *weights: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
+    """Unique codes, ascending, with each weight array summed per code."""
+    uniq, inverse = np.unique(code, return_inverse=True)
+    return uniq, [np.bincount(inverse, w, minlength=len(uniq)) for w in weights]
+
+
+def _unique(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    # sort + neighbour mask: numpy 2.x's plain np.unique takes a hashing path that is ~100x
+    # slower on a million spread-out int64 codes
+    if len(codes) == 0:
+        return codes
+    s = np.sort(codes)
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
+@dataclass
+class _Folded:
+    total: float
+    self_w: npt.NDArray[np.float64]
+    total_w: npt.NDArray[np.float64]
+    edge_code: npt.NDArray[np.int64]
+    edge_weight: npt.NDArray[np.float64]
+    line_code: npt.NDArray[np.int64]
+    line_self: npt.NDArray[np.float64]
+    line_total: npt.NDArray[np.float64]
+
+
+def _fold(
+    stacks: dict[tuple[int, ...], float],
+    frame_function: list[int],
+    frame_line: list[int],
+    n: int,
+    line_span: int,
+) -> _Folded:
+    """Self, inclusive, edge and line weights of unique stacks, in numpy.
+
+    Each stack is a run in one flat array of frame ids. A function (or line, or caller→callee
+    pair) that occurs several times in one stack is counted once for that stack: codes
+    `stack * n + function` are made unique before weights are added, so recursion never
+    inflates inclusive figures.
+    """
+    count = len(stacks)
+    lengths = np.fromiter(map(len, stacks), np.int64, count)
+    frames = np.fromiter(itertools.chain.from_iterable(stacks), np.int64, int(lengths.sum()))
+    weights = np.fromiter(stacks.values(), np.float64, count)
+    ff = np.asarray(frame_function, dtype=np.int64)
+    fl = np.asarray(frame_line, dtype=np.int64)
+    stack_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
+    funcs = ff[frames]
+    leaf = np.cumsum(lengths) - 1
+
+    self_w = np.bincount(funcs[leaf], weights, minlength=n)
+
+    per_stack_func = _unique(stack_of * n + funcs)
+    total_w = np.bincount(per_stack_func % n, weights[per_stack_func // n], minlength=n)
+
+    # lines: self on the leaf frame, inclusive once per stack for every frame
+    n_frames = len(ff)
+    line_self_f = np.bincount(frames[leaf], weights, minlength=n_frames)
+    per_stack_frame = _unique(stack_of * n_frames + frames)
+    line_total_f = np.bincount(
+        per_stack_frame % n_frames, weights[per_stack_frame // n_frames], minlength=n_frames
+    )
+    has_line = (fl > 0) & ((line_self_f > 0) | (line_total_f > 0))
+    line_code = ff[has_line] * line_span + fl[has_line]
+
+    # edges: adjacent positions of one stack whose functions differ
+    inner = np.ones(len(frames), dtype=bool)
+    inner[leaf] = False
+    caller_pos = np.flatnonzero(inner)
+    caller, callee = funcs[caller_pos], funcs[caller_pos + 1]
+    keep = caller != callee
+    caller_pos, caller, callee = caller_pos[keep], caller[keep], callee[keep]
+    pair = caller * n + callee
+    # n * n pair codes times the stack count stay far inside int64 for real profiles
+    per_stack_pair = _unique(stack_of[caller_pos] * (n * n) + pair)
+    edge_code, (edge_weight,) = _sum_by(
+        per_stack_pair % (n * n), weights[per_stack_pair // (n * n)]
+    )
+    return _Folded(
+        total=float(weights.sum()),
+        self_w=self_w,
+        total_w=total_w,
+        edge_code=edge_code,
+        edge_weight=edge_weight,
+        line_code=line_code,
+        line_self=line_self_f[has_line],
+        line_total=line_total_f[has_line],
+    )

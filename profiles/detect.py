@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
+import sys
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from megawatt.errors import ProfileFormatError, UnknownProfileFormat
 GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_MAX_BYTES = 2 * 1024**3
 
-# A collapsed-stack line: frames joined by ";" then whitespace and a count.
-_COLLAPSED_LINE = re.compile(rb"^[^\n]*\S?\s+\d+(\.\d+)?\s*$")
+# A collapsed-stack line: frames joined by ";" then whitespace and a count; austin's full mode
+# writes "time,idle,memory" and memory counts may be negative.
+_COLLAPSED_LINE = re.compile(rb"^[^\n]*\s-?\d+(\.\d+)?(,-?\d+(\.\d+)?)*\s*$|^\s*-?\d+\s*$")
 
 
 def read_profile_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -41,15 +43,26 @@ def read_profile_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     except OSError as err:
         raise ProfileFormatError(source, f"cannot read: {err.strerror or err}") from None
     if data.startswith(GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise ProfileFormatError(source, f"gzip data is truncated or corrupt ({err})") from None
-        if len(data) > max_bytes:
-            raise ProfileFormatError(source, "decompressed data is over the size limit")
-        if not data:
-            raise ProfileFormatError(source, "gzip file holds no data")
+        data = _gunzip(source, data, max_bytes)
     return data
+
+
+def _gunzip(source: str, data: bytes, max_bytes: int) -> bytes:
+    # inflate at most one byte past the limit, so a small "gzip bomb" cannot exhaust memory
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, max_bytes + 1)
+    except zlib.error as err:
+        raise ProfileFormatError(source, f"gzip data is truncated or corrupt ({err})") from None
+    if len(out) > max_bytes:
+        raise ProfileFormatError(
+            source, f"decompresses to over the {max_bytes / 1024**2:,.0f} MB limit for one profile"
+        )
+    if not inflater.eof:
+        raise ProfileFormatError(source, "gzip data is truncated or corrupt (unexpected end)")
+    if not out:
+        raise ProfileFormatError(source, "gzip file holds no data")
+    return out
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -65,11 +78,44 @@ def _json(source: str, data: bytes) -> Any:
         return json.loads(data)
     except UnicodeDecodeError:
         raise ProfileFormatError(source, "JSON is not valid UTF-8") from None
+    except RecursionError:
+        return _json_deep(source, data)
     except json.JSONDecodeError as err:
         tail = " (the file looks truncated)" if err.pos >= len(data.rstrip()) - 1 else ""
         raise ProfileFormatError(
             source, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}{tail}"
         ) from None
+
+
+def _json_deep(source: str, data: bytes) -> Any:
+    """Decode JSON nested deeper than the default recursion limit allows.
+
+    A call tree of a program that recursed a thousand levels is nested two thousand deep; the
+    decoder recurses per level, so it runs on a thread with a large stack and a raised limit.
+    """
+    result: list[Any] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(1_000_000)
+        try:
+            result.append(json.loads(data))
+        except (RecursionError, ValueError) as err:
+            failure.append(err)
+        finally:
+            sys.setrecursionlimit(old)
+
+    previous = threading.stack_size(512 * 1024**2)
+    try:
+        worker = threading.Thread(target=work, name="megawatt-deep-json")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(previous)
+    if failure or not result:
+        raise ProfileFormatError(source, "JSON is nested too deeply to read") from None
+    return result[0]
 
 
 def json_format(obj: Any) -> str | None:
@@ -78,17 +124,29 @@ def json_format(obj: Any) -> str | None:
     schema = str(obj.get("$schema", ""))
     if "speedscope" in schema or ("shared" in obj and "profiles" in obj):
         return "speedscope"
-    if "root_frame" in obj or ("session" in obj and "frame_tree" in obj):
+    if "root_frame" in obj or ("frame_records" in obj and "start_call_stack" in obj):
         return "pyinstrument"
     if "files" in obj and ("elapsed_time_sec" in obj or "program" in obj):
         return "scalene"
     return None
 
 
+def _is_text(data: bytes) -> bool:
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 3:  # not merely a character cut at the window's end
+            return False
+        text = head[: err.start].decode("utf-8")
+    return not any(ord(c) < 32 and c not in "\n\r\t" for c in text)
+
+
 def _looks_like_collapsed(data: bytes) -> bool:
     if b"\x00" in data[:4096]:
         return False
-    lines = [ln for ln in data[:65536].split(b"\n")[:50] if ln.strip()]
+    # headers and comments (austin writes "# mode: wall") say nothing about the format
+    lines = [ln for ln in data[:65536].split(b"\n")[:80] if ln.strip() and not ln.startswith(b"#")]
     # the last line of a 64 KiB window may be cut; judge on the complete ones
     if len(lines) > 1 and len(data) > 65536:
         lines = lines[:-1]
@@ -100,6 +158,12 @@ def sniff(source: str, data: bytes) -> tuple[str, Any]:
     if _looks_like_json(data):
         obj = _json(source, data)
         fmt = json_format(obj)
+        if obj == {}:
+            raise ProfileFormatError(
+                source,
+                "an empty JSON object (Scalene writes this when the program ended before its "
+                "first sample)",
+            )
         if fmt is None:
             keys = ", ".join(sorted(obj)[:8]) if isinstance(obj, dict) else type(obj).__name__
             raise UnknownProfileFormat(
@@ -111,11 +175,15 @@ def sniff(source: str, data: bytes) -> tuple[str, Any]:
         return "pstats", None
     if data.lstrip()[:1] in (b"[",):
         raise UnknownProfileFormat(source, "a JSON list is not a profile format Megawatt knows")
-    if _looks_like_collapsed(data):
-        return "collapsed", None
     # pprof is a protobuf Profile message: its first field is sample_type (1) or sample (2),
-    # both length-delimited, so the first byte is 0x0a or 0x12.
-    if data[:1] in (b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x32"):
+    # both length-delimited, so the first byte is 0x0a or 0x12 (and the rest is binary).
+    pprof_start = data[:1] in (b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x32")
+    text = _is_text(data)
+    if pprof_start and not text:
+        return "pprof", None
+    if text and _looks_like_collapsed(data):
+        return "collapsed", None
+    if pprof_start:
         return "pprof", None
     try:
         text = data[:200].decode("utf-8")

@@ -17,7 +17,18 @@ _IDLE_NAME = re.compile(
 )
 _IDLE_PATH_TAILS = ("threading.py", "selectors.py", "queue.py", "socket.py", "subprocess.py")
 
-_LIBRARY_MARKERS = ("site-packages", "dist-packages", "/lib/python3", "\\lib\\python3", "<frozen ")
+# generated code (dataclass methods, namedtuples) is compiled from "<string>": not the user's source
+_LIBRARY_MARKERS = (
+    "site-packages",
+    "dist-packages",
+    "/lib/python3",
+    "\\lib\\python3",
+    "<frozen ",
+    "<string>",
+    "<exec@",  # Scalene's name for generated dataclass methods
+)
+# shared objects and C sources that native-aware profilers name
+_NATIVE_FILE = re.compile(r"\.(so(\.\d+)*|dylib|dll|pyd|c|cc|cpp|h)$")
 
 
 def _stdlib_roots() -> tuple[str, ...]:
@@ -34,11 +45,14 @@ def classify(path: str, name: str) -> FunctionKind:
     native = (
         path in _NATIVE_PATHS
         or name.startswith(("<built-in", "<method '"))
-        or (path.startswith("<") and not path.startswith(("<frozen", "<string", "<stdin")))
+        or (
+            path.startswith("<") and not path.startswith(("<frozen", "<string", "<stdin", "<exec@"))
+        )
+        or _NATIVE_FILE.search(path) is not None
     )
     if _IDLE_NAME.search(name) and (native or path.endswith(_IDLE_PATH_TAILS)):
         return FunctionKind.IDLE
-    if name in ("[await]", "[sleep]", "[idle]"):
+    if name in ("[await]", "[sleep]", "[idle]", "[out-of-context]"):
         return FunctionKind.IDLE
     if native:
         return FunctionKind.NATIVE

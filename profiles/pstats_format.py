@@ -37,13 +37,12 @@ def _stats(source: str, data: bytes) -> dict[Any, Any]:
 
 
 def _valid_key(key: Any) -> bool:
-    return (
-        isinstance(key, tuple)
-        and len(key) == 3
-        and isinstance(key[0], str)
-        and isinstance(key[1], int)
-        and isinstance(key[2], str)
-    )
+    return isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], int)
+
+
+def _name(value: Any) -> str:
+    # the pure-Python `profile` module keys its own entry by a code object, not a name
+    return value if isinstance(value, str) else getattr(value, "co_name", None) or str(value)
 
 
 def load(source: str, data: bytes, parsed: Any = None) -> Profile:
@@ -53,7 +52,7 @@ def load(source: str, data: bytes, parsed: Any = None) -> Profile:
     for key, value in stats.items():
         if not _valid_key(key) or not isinstance(value, tuple) or len(value) != 5:
             raise ProfileFormatError(source, f"pstats entry {key!r} has an unexpected shape")
-        path, line, name = key
+        path, line, name = str(key[0]), key[1], _name(key[2])
         _pc, nc, tt, ct, callers = value
         fid = b.function(path, name, line)
         b.set_function(fid, float(tt), float(ct), int(nc))
@@ -63,7 +62,7 @@ def load(source: str, data: bytes, parsed: Any = None) -> Profile:
         for ckey, cval in callers.items():
             if not _valid_key(ckey):
                 raise ProfileFormatError(source, f"pstats caller {ckey!r} has an unexpected shape")
-            caller = b.function(ckey[0], ckey[2], ckey[1])
+            caller = b.function(str(ckey[0]), _name(ckey[2]), ckey[1])
             if isinstance(cval, tuple) and len(cval) == 4:
                 b.add_edge(caller, fid, float(cval[3]), int(cval[1]))
             else:  # the pure-Python `profile` module stores only a call count

@@ -1,0 +1,1 @@
+"""Analyzers: tree-sitter parsing of Python source, shared by every detector."""

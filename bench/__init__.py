@@ -1,0 +1,1 @@
+"""Benchmarks: Megawatt against its peers, measured in the same run (see README)."""

@@ -1,0 +1,105 @@
+"""`[tool.megawatt]` in pyproject.toml, read into a pydantic model.
+
+Keys are kebab-case in TOML (`path-map`) and accepted in snake_case too, since editors send
+settings as JSON objects. Unknown keys are kept out of the model and reported by name, once, so a
+typo never passes silently and never stops the tool.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from megawatt.errors import ConfigError
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Settings(BaseModel):
+    """Project settings; every field has a default so an empty table is valid."""
+
+    model_config = ConfigDict(
+        alias_generator=_kebab, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+    profiles: list[str] = Field(
+        default_factory=lambda: [".megawatt/profiles"],
+        description="Profile files or folders of profiles, relative to the project root.",
+    )
+    path_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Recorded path prefix → workspace path, for profiles taken elsewhere.",
+    )
+    hot_threshold: float = Field(
+        default=0.02, ge=0.0, le=1.0, description="Inclusive share from which a function is hot."
+    )
+    top: int = Field(default=20, ge=1, description="Rows shown by `megawatt profile`.")
+    max_profile_mb: float = Field(
+        default=2048, gt=0, description="Largest profile file Megawatt will read."
+    )
+    profiler: str = Field(default="cprofile", description="Profiler for `megawatt profile run`.")
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns never scanned.")
+
+    @field_validator("profiler")
+    @classmethod
+    def _known_profiler(cls, value: str) -> str:
+        if value not in ("cprofile", "py-spy", "pyinstrument"):
+            raise ValueError("must be one of cprofile, py-spy, pyinstrument")
+        return value
+
+    @property
+    def max_profile_bytes(self) -> int:
+        return int(self.max_profile_mb * 1024 * 1024)
+
+
+def known_keys() -> set[str]:
+    keys: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        keys.add(name)
+        keys.add(field.alias or name)
+    return keys
+
+
+def parse_settings(table: dict[str, Any], where: str) -> tuple[Settings, list[str]]:
+    """The settings in `table`, and warnings for keys Megawatt does not know."""
+    known = known_keys()
+    # sub-tables such as [tool.megawatt.llm] belong to later parts and are not unknown keys
+    unknown = sorted(k for k, v in table.items() if k not in known and not isinstance(v, dict))
+    warnings = [f"{where}: unknown key {k!r} in [tool.megawatt] (ignored)" for k in unknown]
+    try:
+        settings = Settings.model_validate({k: v for k, v in table.items() if k in known})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError(f"{where}: invalid [tool.megawatt] settings: {problems}") from None
+    return settings, warnings
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder at or above `start` holding a pyproject.toml or .git, else `start`."""
+    start = start.resolve()
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return here
+
+
+def load_settings(root: Path) -> tuple[Settings, list[str]]:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return Settings(), []
+    try:
+        doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{pyproject}: not valid TOML ({err})") from None
+    table = doc.get("tool", {}).get("megawatt", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.megawatt] must be a table")
+    return parse_settings(table, str(pyproject))

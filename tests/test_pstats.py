@@ -1,0 +1,133 @@
+"""cProfile output, recorded by the real cProfile on the bundled example."""
+
+from __future__ import annotations
+
+import marshal
+import pstats
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from megawatt.errors import ProfileError
+from megawatt.model import FunctionKind
+from megawatt.profiles import load
+from tests.conftest import EXAMPLE, run
+
+
+def _def_line(name: str) -> int:
+    for no, text in enumerate(EXAMPLE.read_text().splitlines(), 1):
+        if text.startswith(f"def {name}("):
+            return no
+    raise AssertionError(name)
+
+
+def test_same_ranking_as_stdlib_pstats(shop_pstats: Path, reference_top: list[str]) -> None:
+    prof = load(shop_pstats)
+    assert prof.format == "pstats" and prof.unit == "seconds"
+    ours = [h.function for h in prof.top(10, kinds=[FunctionKind.USER]) if h.path == str(EXAMPLE)]
+    assert ours[:5] == reference_top[:5]
+    stats = pstats.Stats(str(shop_pstats))
+    assert prof.total_weight == pytest.approx(stats.total_tt)  # type: ignore[attr-defined]
+
+
+def test_figures_lines_calls_and_recursion(shop_pstats: Path) -> None:
+    prof = load(shop_pstats)
+    fid = prof.find(str(EXAMPLE), "edit_distance", _def_line("edit_distance"))
+    assert fid is not None
+    hot = prof.hot_function(fid)
+    assert hot.kind is FunctionKind.USER
+    assert hot.calls is not None and hot.calls > 100_000  # recursive calls are counted
+    # recursion never inflates inclusive time beyond the whole run
+    assert hot.self_time <= hot.total_time <= prof.total_weight
+    callers = {prof.names[e.function] for e in prof.callers(fid)}
+    assert "edit_distance" in callers and "<lambda>" in callers
+    lam = prof.find(str(EXAMPLE), "<lambda>")
+    assert lam is not None
+    assert "min" in " ".join(prof.names[e.function] for e in prof.callers(lam))
+
+
+def test_builtins_are_kept_apart(shop_pstats: Path) -> None:
+    prof = load(shop_pstats)
+    kinds = {prof.names[f]: prof.kind(f) for f in range(len(prof))}
+    assert kinds["<built-in method builtins.min>"] is FunctionKind.NATIVE
+    assert kinds["deepcopy"] is FunctionKind.LIBRARY
+    shown = {h.function for h in prof.top(50)}
+    assert "<built-in method builtins.min>" not in shown
+
+
+def test_profile_module_output_loads(tmp_path: Path) -> None:
+    """The pure-Python `profile` module writes the same format with plain call counts."""
+    out = tmp_path / "slow.out"
+    script = tmp_path / "work.py"
+    script.write_text(
+        "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n"
+        "def main():\n    return sum(fib(15) for _ in range(5))\n\nmain()\n"
+    )
+    run([sys.executable, "-m", "profile", "-o", str(out), str(script)])
+    prof = load(out)
+    top = prof.top(3)
+    assert top[0].function == "fib" and top[0].line == 1
+    assert top[0].calls == 5 * 1973  # fib(15) makes 1973 calls
+
+
+PYENV = Path.home() / ".pyenv" / "versions"
+FIB = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\nfib(15)\n"
+
+
+def _other_python(version: str) -> Path:
+    found = sorted(PYENV.glob(f"{version}.*/bin/python"))
+    if not found:
+        pytest.skip(f"no Python {version} on this machine")
+    return found[-1]
+
+
+def _profile_with(python: Path, tmp_path: Path) -> Path:
+    script = tmp_path / "fib.py"
+    script.write_text(FIB)
+    out = tmp_path / "other.prof"
+    subprocess.run([str(python), "-m", "cProfile", "-o", str(out), str(script)], check=True)
+    return out
+
+
+@pytest.mark.parametrize("version", ["3.6", "3.12", "3.13"])
+def test_pstats_from_other_python3_versions_load(version: str, tmp_path: Path) -> None:
+    prof = load(_profile_with(_other_python(version), tmp_path))
+    top = prof.top(1)[0]
+    assert (top.function, top.line, top.calls) == ("fib", 1, 1973)
+
+
+def test_pstats_from_python2_is_a_clear_error(tmp_path: Path) -> None:
+    out = _profile_with(_other_python("2.7"), tmp_path)
+    with pytest.raises(ProfileError) as info:
+        load(out)
+    assert str(out) in str(info.value) and "incompatible Python version" in str(info.value)
+
+
+def test_unreadable_marshal_names_the_file_and_the_version(tmp_path: Path) -> None:
+    bad = tmp_path / "future.prof"
+    # a marshal type code this Python does not know, as a newer interpreter could write
+    bad.write_bytes(b"\xfb" + b"\x01" * 16)
+    with pytest.raises(ProfileError) as info:
+        load(bad)
+    message = str(info.value)
+    assert str(bad) in message and "Python 3." in message and "pstats" in message
+
+
+def test_truncated_pstats(shop_pstats: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.prof"
+    cut.write_bytes(shop_pstats.read_bytes()[:500])
+    with pytest.raises(ProfileError, match=r"cut\.prof: pstats data"):
+        load(cut)
+
+
+def test_marshalled_non_stats(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.prof"
+    odd.write_bytes(marshal.dumps({"a": 1}))
+    with pytest.raises(ProfileError, match=r"odd\.prof: pstats entry"):
+        load(odd)
+    empty = tmp_path / "empty.prof"
+    empty.write_bytes(marshal.dumps({}))
+    with pytest.raises(ProfileError, match="holds no functions"):
+        load(empty)
