@@ -46,3 +46,18 @@ def reference_top(shop_pstats: Path) -> list[str]:
         if path == str(EXAMPLE)
     ]
     return [name for _tt, name in sorted(rows, reverse=True)]
+
+
+def run_austin(args: list[str], attempts: int = 4) -> None:
+    """Run the austin sampler, retrying its start-up race.
+
+    On a loaded machine austin sometimes inspects the child before the interpreter has mapped
+    itself and gives up with "not a Python process"; the same command succeeds on a retry.
+    """
+    austin = BIN / "austin"
+    for attempt in range(attempts):
+        proc = subprocess.run([str(austin), *args], capture_output=True, text=True, timeout=180)
+        if proc.returncode == 0:
+            return
+        if "not a Python" not in proc.stdout + proc.stderr or attempt == attempts - 1:
+            raise AssertionError(f"austin {args!r} failed ({proc.returncode}):\n{proc.stderr}")

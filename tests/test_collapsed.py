@@ -14,7 +14,7 @@ import pytest
 from megawatt.errors import ProfileError, ProfileFormatError
 from megawatt.model import FunctionKind
 from megawatt.profiles import Profile, collapsed, load, load_bytes
-from tests.conftest import BIN, EXAMPLE, WORKLOAD, run
+from tests.conftest import BIN, EXAMPLE, WORKLOAD, run, run_austin
 
 SHORT = [str(EXAMPLE), "3000"]  # for recordings that only check the shape of the output
 
@@ -343,7 +343,7 @@ AUSTIN_BIN = Path(sys.executable).parent / "austin"
 def test_real_austin(tmp_path: Path) -> None:
     out = tmp_path / "shop.austin"
     # austin recognises CPython by its binary, not by a virtualenv's symlink to it
-    run([str(AUSTIN_BIN), "-i", "1ms", "-o", str(out), os.path.realpath(sys.executable), *SHORT])
+    run_austin(["-i", "1ms", "-o", str(out), os.path.realpath(sys.executable), *SHORT])
     prof = load(out)
     assert prof.format == "collapsed"
     assert prof.unit == "seconds"
