@@ -40,3 +40,17 @@ def test_exported_members() -> None:
     }
     exported.discard("annotations")  # from __future__
     assert exported == set(megawatt.__all__) - {"__version__"}
+
+
+def test_every_package_folder_is_installed() -> None:
+    """A non-editable install ships only the packages pyproject lists: forget one and it breaks."""
+    import tomllib
+
+    tool = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folder_of = {pkg: Path(folder) for pkg, folder in tool["package-dir"].items()}
+    expected = set()
+    for pkg, folder in folder_of.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder)
+            expected.add(".".join([pkg, *rel.parts]) if rel.parts else pkg)
+    assert expected == set(tool["packages"])
