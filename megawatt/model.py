@@ -45,3 +45,75 @@ class HotFunction:
     calls: int | None  # None where the format has no call counts
     workspace_path: str | None = None  # where the recorded path maps in the workspace
     workspace_line: int | None = None  # the function's line in today's source
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range in a source file, as the analyzers report it.
+
+    Bytes are offsets into the UTF-8 source; lines are 1-based; columns are 0-based and counted
+    in code points (what an editor calls a character), so every front end converts from here.
+    """
+
+    start_byte: int
+    end_byte: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace source bytes [start, end) with `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A deterministic rewrite: what it does, and the edits that do it."""
+
+    title: str  # says what will change: "Memoize fib() with functools.cache"
+    edits: tuple[Edit, ...]
+    # safe: behaviour is the same in every case the analysis can see; applied by fix-all and
+    # `megawatt fix --write`. Unsafe fixes are offered one at a time, with `note` saying why.
+    safe: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What one detector saw at one place; it needs no profile."""
+
+    skill: str  # the opportunity class = the skill id, kebab-case, stable
+    path: str
+    span: Span
+    function: str | None  # qualified name of the enclosing function, None at module level
+    function_line: int | None  # the enclosing function's `def` line
+    message: str
+    confidence: float  # 0..1: how sure the detector is that this is real and worth fixing
+    evidence: tuple[tuple[str, str], ...] = ()  # what matched, as (what, text) pairs
+    fix: Fix | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity within a file version (used by editors to find it again)."""
+        return f"{self.skill}:{self.span.start_byte}:{self.span.end_byte}"
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A finding ranked: how much of the profile it could give back."""
+
+    finding: Finding
+    expected_gain: float  # from the skill: the share of the function's time a fix saves
+    function_share: float | None  # the enclosing function's inclusive share; None: no profile
+    estimated_savings: float  # function_share × expected_gain, 0 when the profile never saw it
+    score: float  # what ranking sorts by
+
+    @property
+    def skill(self) -> str:
+        return self.finding.skill

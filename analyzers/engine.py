@@ -1,0 +1,83 @@
+"""`analyze()`: one parse, one query run, every detector, suppressions applied.
+
+A detector that raises is reported in `AnalysisResult.errors` and the others still run; a file
+with syntax errors is analysed wherever it parses (tree-sitter recovers around the error), and
+findings inside an ERROR node are dropped because their shape there is a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from tree_sitter import QueryCursor, Tree
+
+from megawatt.analyzers.context import FileContext
+from megawatt.analyzers.detector import Captures
+from megawatt.analyzers.registry import compiled
+from megawatt.analyzers.suppress import suppressions
+from megawatt.model import Finding
+
+
+@dataclass
+class AnalysisResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "detector-id: what went wrong"
+    suppressed: int = 0
+
+
+def _selected(skill: str, select: Collection[str] | None, ignore: Collection[str]) -> bool:
+    return (select is None or skill in select) and skill not in ignore
+
+
+def _parses_cleanly(tree: Tree, finding: Finding) -> bool:
+    """Whether the code a finding covers parsed without error (its surroundings may not)."""
+    node = tree.root_node.descendant_for_byte_range(finding.span.start_byte, finding.span.end_byte)
+    while node is not None and (
+        node.start_byte > finding.span.start_byte or node.end_byte < finding.span.end_byte
+    ):
+        node = node.parent
+    return node is None or not node.has_error
+
+
+def analyze_context(
+    ctx: FileContext,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] = (),
+) -> AnalysisResult:
+    result = AnalysisResult()
+    comp = compiled()
+    wanted = [i for i, d in enumerate(comp.detectors) if _selected(d.id, select, ignore)]
+    if not wanted:
+        return result
+    per_detector: dict[int, list[Captures]] = {i: [] for i in wanted}
+    for pattern, captures in QueryCursor(comp.query).matches(ctx.tree.root_node):
+        owner = comp.owner[pattern]
+        bucket = per_detector.get(owner)
+        if bucket is not None:
+            bucket.append(captures)
+    findings: list[Finding] = []
+    for i in wanted:
+        det = comp.detectors[i]
+        try:
+            findings.extend(det.check(ctx, per_detector[i]))
+        except Exception as err:  # one broken detector must not hide the others' findings
+            result.errors.append(f"{det.id}: {type(err).__name__}: {err}")
+    if ctx.tree.root_node.has_error:
+        findings = [f for f in findings if _parses_cleanly(ctx.tree, f)]
+    silenced = suppressions(ctx)
+    kept = [f for f in findings if not silenced.silences(f)]
+    result.suppressed = len(findings) - len(kept)
+    kept.sort(key=lambda f: (f.span.start_byte, f.skill))
+    result.findings = kept
+    return result
+
+
+def analyze(
+    path: str,
+    source: bytes,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] = (),
+) -> AnalysisResult:
+    """Findings for one file's source."""
+    return analyze_context(FileContext(path, source), select, ignore)

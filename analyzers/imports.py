@@ -1,0 +1,93 @@
+"""What the names of a module are bound to by its imports: `r` → `re`, `c` → `re.compile`.
+
+Detectors ask "is this call `re.compile`?" and get the right answer for `import re as r`,
+`from re import compile as c` and `import os.path`; a name that the module also assigns or
+defines is not trusted to be the import (`re = Regex()` shadows the module).
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node, Query, QueryCursor, Tree
+
+from megawatt.analyzers.parsing import PYTHON
+
+_QUERY = Query(
+    PYTHON,
+    """
+    (import_statement) @import
+    (import_from_statement) @from
+    (module (expression_statement (assignment left: (identifier) @assigned)))
+    (module (function_definition name: (identifier) @assigned))
+    (module (class_definition name: (identifier) @assigned))
+    (module (decorated_definition definition: (_ name: (identifier) @assigned)))
+    """,
+)
+
+
+def _text(node: Node | None) -> str:
+    return "" if node is None or node.text is None else node.text.decode("utf-8", "replace")
+
+
+class ImportTable:
+    def __init__(self, tree: Tree) -> None:
+        self.bindings: dict[str, str] = {}
+        self.import_nodes: list[Node] = []
+        assigned: set[str] = set()
+        for name, nodes in QueryCursor(_QUERY).captures(tree.root_node).items():
+            for node in nodes:
+                if name == "assigned":
+                    assigned.add(_text(node))
+                elif name == "import":
+                    self.import_nodes.append(node)
+                    self._import(node)
+                else:
+                    self.import_nodes.append(node)
+                    self._from(node)
+        self.shadowed = {n for n in assigned if n in self.bindings}
+        for n in self.shadowed:
+            del self.bindings[n]
+        self.module_names = assigned | set(self.bindings)
+        self.import_nodes.sort(key=lambda n: n.start_byte)
+
+    def _import(self, node: Node) -> None:
+        for child in node.named_children:
+            if child.type == "dotted_name":
+                full = _text(child)
+                # `import os.path` binds `os`, through which `os.path` is reached
+                head = full.split(".", 1)[0]
+                self.bindings.setdefault(head, head)
+            elif child.type == "aliased_import":
+                self.bindings[_text(child.child_by_field_name("alias"))] = _text(
+                    child.child_by_field_name("name")
+                )
+
+    def _from(self, node: Node) -> None:
+        module_node = node.child_by_field_name("module_name")
+        module = _text(module_node)
+        if module.startswith("."):
+            return  # relative imports are the project's own code, never a stdlib module
+        for child in node.children_by_field_name("name"):
+            if child.type == "dotted_name":
+                self.bindings[_text(child)] = f"{module}.{_text(child)}"
+            elif child.type == "aliased_import":
+                self.bindings[_text(child.child_by_field_name("alias"))] = (
+                    f"{module}.{_text(child.child_by_field_name('name'))}"
+                )
+
+    def qualified(self, node: Node | None) -> str | None:
+        """`re.compile` for the expression `r.compile` after `import re as r`; None if unknown."""
+        if node is None:
+            return None
+        parts: list[str] = []
+        while node.type == "attribute":
+            parts.append(_text(node.child_by_field_name("attribute")))
+            obj = node.child_by_field_name("object")
+            if obj is None:
+                return None
+            node = obj
+        if node.type != "identifier":
+            return None
+        target = self.bindings.get(_text(node))
+        if target is None:
+            return None
+        return ".".join([target, *reversed(parts)])

@@ -1,0 +1,1 @@
+"""Fixes: from findings to validated edits (deterministic rewrites now, LLM fixes later)."""

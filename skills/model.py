@@ -1,0 +1,65 @@
+"""What a skill is: SKILL.md's YAML front matter (Agent Skills keys + Megawatt's) and its body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FixRecipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    deterministic: bool = Field(
+        default=False, description="A safe rewrite exists (rewrite.py beside SKILL.md)."
+    )
+    recipe: str = Field(description="How the fix is made, in one paragraph.")
+    llm_guidance: str = Field(default="", description="What a model must and must not do.")
+
+
+class SkillFrontMatter(BaseModel):
+    """The keys of SKILL.md's front matter; unknown keys are errors, so typos surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Anthropic Agent Skills
+    name: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)
+    description: str = Field(min_length=1, max_length=1024)
+    # Megawatt
+    trigger: str = Field(description="The detector id whose findings this skill resolves.")
+    evidence: list[str] = Field(default_factory=list, description="What a finding must show.")
+    diagnosis: list[str] = Field(
+        default_factory=list, description="Steps (and tools) to confirm the opportunity."
+    )
+    fix: FixRecipe
+    expected_gain: float = Field(
+        gt=0, le=1, description="Share of the function's time a fix typically saves."
+    )
+    validation: list[str] = Field(default_factory=list, description="What a fix must pass.")
+    version: int = Field(default=1, ge=1)
+    mode: Literal["override", "extend"] = Field(
+        default="override",
+        description="For project skills: replace the built-in one, or add guidance to it.",
+    )
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    meta: SkillFrontMatter
+    body: str
+    path: Path
+    origin: Literal["builtin", "project"]
+    rewrite_path: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return self.meta.name
+
+    @property
+    def expected_gain(self) -> float:
+        return self.meta.expected_gain
+
+    def markdown(self) -> str:
+        return self.path.read_text(encoding="utf-8")
