@@ -177,6 +177,8 @@ def match_function(
     both match the end of a source qualified name. Among several same-named functions the nearest
     to the recorded line wins; a function renamed since the profile is found by line alone.
     """
+    if name.startswith("<"):
+        return None  # <module>, <lambda>, <genexpr>: no `def` to land on
     dotted = name.replace(".<locals>", "")
     by_name = [d for d in defs if d.qualname == name or d.dotted == dotted]
     if not by_name:

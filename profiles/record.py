@@ -112,7 +112,9 @@ def record(
     start = time.perf_counter()
     try:
         # the profiled program keeps the terminal: its output is the user's, not ours
-        proc = subprocess.run(argv, cwd=cwd, check=False)
+        proc = subprocess.run(
+            argv, cwd=cwd, check=False, stdout=subprocess.DEVNULL if quiet else None
+        )
     except OSError as err:
         raise MegawattError(f"cannot run {argv[0]}: {err.strerror or err}") from None
     seconds = time.perf_counter() - start

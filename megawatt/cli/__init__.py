@@ -13,6 +13,10 @@ from megawatt.cli.group import LazyGroup
 
 COMMANDS = {
     "profile": "megawatt.cli.profile:profile",
+    "scan": "megawatt.cli.scan:scan",
+    "fix": "megawatt.cli.fix:fix",
+    "skills": "megawatt.cli.skills:skills",
+    "demo": "megawatt.cli.demo:demo",
 }
 
 

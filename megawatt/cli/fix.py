@@ -1,0 +1,83 @@
+"""`megawatt fix`: apply deterministic rewrites; preview by default, `--write` to change files."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+import click
+
+from megawatt.cli.render import error, note
+
+EXIT_OK, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--select", help="Only these skill ids (comma-separated).")
+@click.option("--ignore", help="Not these skill ids (comma-separated).")
+@click.option("--diff", "mode", flag_value="diff", default=True, help="Show the changes (default).")
+@click.option("--write", "mode", flag_value="write", help="Write the changes to the files.")
+@click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe (each says why).")
+def fix(
+    paths: tuple[Path, ...], select: str | None, ignore: str | None, mode: str, unsafe: bool
+) -> None:
+    """Apply the safe deterministic fixes in PATHS. Files are written only with --write, and
+    only when the result still parses and compiles."""
+    from megawatt.analyzers.files import discover
+    from megawatt.config import find_project_root, load_settings
+    from megawatt.errors import MegawattError
+    from megawatt.fixes.fixall import fix_source
+    from megawatt.scanner import check_ids
+    from megawatt.skills import load_skills
+
+    sel = [s.strip() for s in select.split(",")] if select else None
+    ign = [s.strip() for s in ignore.split(",")] if ignore else []
+    try:
+        check_ids(sel, "--select")
+        check_ids(ign, "--ignore")
+        root = find_project_root(paths[0])
+        settings, _ = load_settings(root)
+    except MegawattError as err:
+        error(str(err))
+        sys.exit(EXIT_ERROR)
+    skills = load_skills(root)
+    files, errors = discover(list(paths), settings.exclude, root)
+    for e in errors:
+        error(e)
+    fixed_files = 0
+    fixes = 0
+    for path in files:
+        try:
+            source = path.read_bytes()
+        except OSError as err:
+            error(f"{path}: cannot read ({err.strerror or err})")
+            errors.append(str(path))
+            continue
+        outcome = fix_source(str(path), source, skills, sel, ign, unsafe)
+        if not outcome.changed:
+            continue
+        if outcome.problem:
+            error(f"{path}: not fixed: the result {outcome.problem}")
+            errors.append(str(path))
+            continue
+        fixes += len(outcome.applied)
+        fixed_files += 1
+        if mode == "write":
+            path.write_bytes(outcome.after)
+            for a in outcome.applied:
+                note(f"{path}:{a.line}: {a.title}")
+        else:
+            diff = difflib.unified_diff(
+                outcome.before.decode("utf-8", "replace").splitlines(keepends=True),
+                outcome.after.decode("utf-8", "replace").splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+            click.echo("".join(diff), nl=False)
+    verb = "applied" if mode == "write" else "would apply"
+    note(f"{verb} {fixes} fix(es) in {fixed_files} file(s)")
+    if errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_PENDING if mode == "diff" and fixes else EXIT_OK)

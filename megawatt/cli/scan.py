@@ -1,0 +1,191 @@
+"""`megawatt scan`: ranked opportunities in files and folders, as a table, JSON or SARIF."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from megawatt.cli.render import error, note, percent, table, warning
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _ids(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Profile file(s) to rank by [default: the configured ones].",
+)
+@click.option("--no-profile", is_flag=True, help="Rank by static confidence only.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--select", help="Only these skill ids (comma-separated).")
+@click.option("--ignore", help="Not these skill ids (comma-separated).")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many (text only).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where per-file results are cached [default: ~/.cache/megawatt].",
+)
+@click.option("--clear-cache", is_flag=True, help="Empty the cache before scanning.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores].")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Project root.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report here instead of standard output.",
+)
+def scan(
+    paths: tuple[Path, ...],
+    profiles: tuple[Path, ...],
+    no_profile: bool,
+    fmt: str,
+    select: str | None,
+    ignore: str | None,
+    limit: int | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    clear_cache: bool,
+    jobs: int | None,
+    root: Path | None,
+    output: Path | None,
+) -> None:  # fmt: skip
+    """Find opportunities in PATHS (default: the project), ranked by the profile."""
+    from megawatt.analyzers.scan import clear_cache as clear
+    from megawatt.analyzers.scan import default_cache_dir
+    from megawatt.config import find_project_root, load_settings
+    from megawatt.errors import MegawattError
+    from megawatt.report import sarif, scan_json
+    from megawatt.scanner import run_scan
+
+    targets = list(paths) or [Path.cwd()]
+    base = (root or find_project_root(targets[0])).resolve()
+    folder = cache_dir or default_cache_dir()
+    if clear_cache:
+        note(f"removed {clear(folder)} cache file(s) from {folder}")
+    try:
+        settings, warnings = load_settings(base)
+        for w in warnings:
+            warning(w)
+        with _progress(fmt == "text") as progress:
+            report = run_scan(
+                targets, base, settings, list(profiles), _ids(select), _ids(ignore) or (),
+                None if no_cache else folder, jobs, progress, use_profile=not no_profile,
+            )  # fmt: skip
+    except MegawattError as err:
+        error(str(err))
+        sys.exit(EXIT_ERROR)
+    for e in report.errors:
+        error(e)
+    out = output.open("w", encoding="utf-8") if output else None
+    try:
+        if fmt == "json":
+            doc = scan_json(
+                report.opportunities, report.hot_functions,
+                {"files": report.files, "lines": report.lines, "profiles": report.profile_sources},
+            )  # fmt: skip
+            click.echo(json.dumps(doc, indent=2), file=out)
+        elif fmt == "sarif":
+            click.echo(
+                json.dumps(sarif(report.opportunities, report.skills, base), indent=2), file=out
+            )
+        else:
+            _text(report, base, limit)
+    finally:
+        if out:
+            out.close()
+    if report.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if report.opportunities else EXIT_CLEAN)
+
+
+def _rel(path: str, root: Path) -> str:
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _text(report, root: Path, limit: int | None) -> None:  # type: ignore[no-untyped-def]
+    if report.hot_functions:
+        rows = [
+            [percent(h.total_share), percent(h.self_share), h.function,
+             f"{_rel(h.workspace_path or h.path, root)}:{h.workspace_line or h.line}"]
+            for h in report.hot_functions[:10]
+        ]  # fmt: skip
+        table(["total", "self", "function", "where"], rows, title="Hot functions", right=(0, 1))
+        click.echo()
+    shown = report.opportunities[:limit] if limit else report.opportunities
+    profiled = any(o.function_share is not None for o in shown)
+    rows = []
+    for o in shown:
+        f = o.finding
+        where = f"{_rel(f.path, root)}:{f.span.line}:{f.span.column + 1}"
+        figure = (
+            f"{o.estimated_savings * 100:.1f}%" if profiled and o.estimated_savings > 0
+            else ("-" if profiled else f"{o.score:.2f}")
+        )  # fmt: skip
+        rows.append([figure, f.skill, where, f.function or "<module>", f.message])
+    head = "saves" if profiled else "score"
+    if rows:
+        table([head, "skill", "where", "function", "message"], rows,
+              title="Opportunities, best first", right=(0,))  # fmt: skip
+    more = len(report.opportunities) - len(shown)
+    summary = (
+        f"{len(report.opportunities)} opportunities in {report.files} files "
+        f"({report.lines:,} lines) in {report.seconds:.2f} s"
+        + (f", {report.cached} from cache" if report.cached else "")
+        + (f"; {more} more not shown" if more > 0 else "")
+    )
+    note(summary)
+
+
+class _progress:
+    """A progress bar on a terminal's stderr; nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self._bar = Progress(
+            transient=True, console=__import__("rich.console").console.Console(stderr=True)
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("scanning", total=None)
+
+        def update(done: int, total: int) -> None:
+            assert self._bar is not None
+            self._bar.update(self._task, completed=done, total=total)  # type: ignore[arg-type]
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

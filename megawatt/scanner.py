@@ -1,0 +1,102 @@
+"""A whole scan as the CLI, the language server and the MCP server run it: files → findings →
+opportunities ranked against the project's profile."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from megawatt.analyzers.files import discover
+from megawatt.analyzers.registry import detector_ids
+from megawatt.analyzers.scan import scan
+from megawatt.config import Settings
+from megawatt.errors import ConfigError
+from megawatt.model import FunctionKind, HotFunction, Opportunity
+from megawatt.ranking import ProfileIndex, rank
+from megawatt.skills import SkillSet, load_skills
+
+
+@dataclass
+class ScanReport:
+    opportunities: list[Opportunity]
+    hot_functions: list[HotFunction]
+    files: int
+    lines: int
+    seconds: float
+    cached: int
+    skills: SkillSet
+    errors: list[str] = field(default_factory=list)
+    profile_sources: list[str] = field(default_factory=list)
+
+
+def check_ids(ids: Collection[str] | None, what: str) -> None:
+    if ids is None:
+        return
+    known = set(detector_ids())
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown skill id in {what}: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+
+
+def run_scan(
+    paths: Sequence[Path],
+    root: Path,
+    settings: Settings,
+    profile_files: Sequence[Path] = (),
+    select: Collection[str] | None = None,
+    ignore: Collection[str] = (),
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    use_profile: bool = True,
+) -> ScanReport:
+    check_ids(select, "--select")
+    check_ids(ignore, "--ignore")
+    start = time.perf_counter()
+    skills = load_skills(root)
+    files, errors = discover(paths, settings.exclude, root)
+    result = scan(files, select, ignore, cache_dir, jobs, progress)
+    errors += result.errors
+    errors += skills.errors
+    for r in result.files:
+        errors += [f"{r.path}: detector {e}" for e in r.errors]
+
+    index = None
+    hot: list[HotFunction] = []
+    sources: list[str] = []
+    if use_profile:
+        from megawatt.profiles.locate import SourceIndex, locate
+        from megawatt.profiles.project import load_project_profile
+
+        loaded = load_project_profile(root, settings, list(profile_files))
+        errors += [str(e) for e in loaded.errors]
+        sources = [str(f) for f in loaded.files]
+        if loaded.profile is not None:
+            prof = loaded.profile
+            index = ProfileIndex(prof)
+            scanned = {r.path for r in result.files}
+            src_index = SourceIndex()
+            for fid in prof.ranked("total", (FunctionKind.USER,), settings.hot_threshold):
+                wp = prof.workspace_paths[fid] if prof.workspace_paths else None
+                if wp is None or wp not in scanned or prof.names[fid].startswith("<"):
+                    continue
+                h = prof.hot_function(int(fid))
+                found = locate(prof, int(fid), src_index)
+                hot.append(replace(h, workspace_line=found.line) if found else h)
+    defs = {r.path: r.functions for r in result.files}
+    opportunities = rank(result.findings, skills, index, defs)
+    return ScanReport(
+        opportunities=opportunities,
+        hot_functions=hot,
+        files=len(result.files),
+        lines=result.lines,
+        seconds=time.perf_counter() - start,
+        cached=result.cached,
+        skills=skills,
+        errors=errors,
+        profile_sources=sources,
+    )
