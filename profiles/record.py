@@ -99,6 +99,7 @@ def record(
     profiler: str = "cprofile",
     folder: Path | None = None,
     cwd: Path | None = None,
+    quiet: bool = False,
 ) -> Recording:
     """Run `command` under `profiler`, writing the profile into `folder` (created if needed)."""
     if not command:
