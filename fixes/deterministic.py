@@ -30,7 +30,7 @@ def _error_count(source: bytes) -> int:
     return count
 
 
-def verify(ctx: FileContext, fix: Fix) -> str | None:
+def check(ctx: FileContext, fix: Fix) -> str | None:
     """Why `fix` is not safe to offer, or None when the result parses and compiles."""
     try:
         after = apply_edits(ctx.source, fix.edits)
@@ -49,7 +49,9 @@ def verify(ctx: FileContext, fix: Fix) -> str | None:
     return None
 
 
-def fix_for(ctx: FileContext, finding: Finding, skills: SkillSet) -> Fix | None:
+def fix_for(
+    ctx: FileContext, finding: Finding, skills: SkillSet, verify: bool = True
+) -> Fix | None:
     skill = skills.for_trigger(finding.skill)
     if skill is None or not skill.meta.fix.deterministic:
         return None
@@ -65,7 +67,7 @@ def fix_for(ctx: FileContext, finding: Finding, skills: SkillSet) -> Fix | None:
         return None
     if fix is None:
         return None
-    problem = verify(ctx, fix)
+    problem = check(ctx, fix) if verify else None
     if problem is not None:
         log.warning(
             "%s fix at %s:%s dropped: %s", finding.skill, ctx.path, finding.span.line, problem

@@ -44,6 +44,12 @@ class Settings(BaseModel):
     )
     profiler: str = Field(default="cprofile", description="Profiler for `megawatt profile run`.")
     exclude: list[str] = Field(default_factory=list, description="Glob patterns never scanned.")
+    select: list[str] | None = Field(default=None, description="Only these skill ids.")
+    ignore: list[str] = Field(default_factory=list, description="Never these skill ids.")
+    profile_command: list[str] = Field(
+        default_factory=list,
+        description="The command the editor's 'Record profile' runs (under `megawatt profile run`).",
+    )
 
     @field_validator("profiler")
     @classmethod

@@ -28,29 +28,41 @@ class ProfileIndex:
         for fid, path in enumerate(profile.workspace_paths or ()):
             if path is not None:
                 self._by_path[path].append(fid)
-        self._matched: dict[str, dict[int, int]] = {}
+        # keyed by the file's function layout: an edit that moves functions gets a fresh match
+        self._matched: dict[tuple[str, int], dict[int, int]] = {}
+        self._every: dict[tuple[str, int], dict[int, list[int]]] = {}
 
     def has_file(self, path: str) -> bool:
         return path in self._by_path
 
     def functions_in(self, path: str, defs: Sequence[FunctionDef]) -> dict[int, int]:
         """`def` line → profile function id, for the functions of `path`."""
-        cached = self._matched.get(path)
+        key = (path, hash(tuple((d.qualname, d.line, d.end_line) for d in defs)))
+        cached = self._matched.get(key)
         if cached is not None:
             return cached
         p = self.profile
         matched: dict[int, int] = {}
+        every: defaultdict[int, list[int]] = defaultdict(list)
         for fid in self._by_path.get(path, ()):
             hot = [lf.line for lf in p.lines(fid)] if p.first_lines[fid] <= 0 else []
             found = match_function(defs, p.names[fid], int(p.first_lines[fid]), hot)
             if found is None:
                 continue
+            every[found.line].append(fid)
             prev = matched.get(found.line)
             # two recorded entries on one function (a recording per thread): keep the hotter
             if prev is None or p.total_weight_of[fid] > p.total_weight_of[prev]:
                 matched[found.line] = fid
-        self._matched[path] = matched
+        self._matched[key] = matched
+        self._every[key] = dict(every)
         return matched
+
+    def all_functions_in(self, path: str, defs: Sequence[FunctionDef]) -> dict[int, list[int]]:
+        """`def` line → every profile entry on it (several recordings, or formats, merged)."""
+        self.functions_in(path, defs)
+        key = (path, hash(tuple((d.qualname, d.line, d.end_line) for d in defs)))
+        return self._every.get(key, {})
 
     def module_entry(self, path: str) -> int | None:
         for fid in self._by_path.get(path, ()):

@@ -17,6 +17,7 @@ COMMANDS = {
     "fix": "megawatt.cli.fix:fix",
     "skills": "megawatt.cli.skills:skills",
     "demo": "megawatt.cli.demo:demo",
+    "serve": "megawatt.cli.serve:serve",
 }
 
 

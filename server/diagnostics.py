@@ -1,0 +1,86 @@
+"""Analysis → LSP diagnostics: hot functions and opportunities, each carrying what a code action
+needs in `data` so that actions never re-run the analysis."""
+
+from __future__ import annotations
+
+from lsprotocol import types as T
+
+from megawatt.model import Opportunity
+from megawatt.server.session import Analysis, HotSpot
+from megawatt.skills import SkillSet
+
+SOURCE = "megawatt"
+HOT_CODE = "hot-function"
+
+
+def human_count(n: int) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= limit:
+            return f"{n / limit:.1f}{suffix}"
+    return str(n)
+
+
+def hot_message(h: HotSpot, unit: str = "CPU") -> str:
+    calls = f", {human_count(h.calls)} calls" if h.calls is not None else ""
+    return f"{h.total_share * 100:.1f}% of {unit} (self {h.self_share * 100:.1f}%){calls}"
+
+
+def severity(o: Opportunity) -> T.DiagnosticSeverity:
+    if o.function_share is None:  # no profile: static confidence only, shown quieter
+        return (
+            T.DiagnosticSeverity.Information
+            if o.finding.confidence >= 0.8
+            else T.DiagnosticSeverity.Hint
+        )
+    if o.estimated_savings >= 0.005:
+        return T.DiagnosticSeverity.Warning
+    if o.function_share > 0:
+        return T.DiagnosticSeverity.Information
+    return T.DiagnosticSeverity.Hint
+
+
+def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> list[T.Diagnostic]:
+    out: list[T.Diagnostic] = []
+    lines = analysis.lines
+    for h in analysis.hot:
+        d = h.definition
+        rng = T.Range(
+            lines.position(d.name_line, _cp(lines, d.name_line, d.name_column)),
+            lines.position(d.name_line, _cp(lines, d.name_line, d.name_end_column)),
+        )
+        out.append(
+            T.Diagnostic(
+                range=rng,
+                message=hot_message(h, unit),
+                severity=T.DiagnosticSeverity.Information
+                if h.total_share >= 0.05
+                else T.DiagnosticSeverity.Hint,
+                code=HOT_CODE,
+                source=SOURCE,
+                data={"kind": "hot", "uri": uri, "version": analysis.version},
+            )
+        )
+    for o in analysis.opportunities:
+        f = o.finding
+        skill = skills.get(f.skill)
+        message = f.message
+        if o.function_share:
+            message += f" (in {o.function_share * 100:.1f}% of the profile; est. savings {o.estimated_savings * 100:.1f}%)"
+        out.append(
+            T.Diagnostic(
+                range=lines.range(f.span),
+                message=message,
+                severity=severity(o),
+                code=f.skill,
+                code_description=T.CodeDescription(href=skill.path.as_uri()) if skill else None,
+                source=SOURCE,
+                data={"kind": "opportunity", "uri": uri, "version": analysis.version, "key": f.key},
+            )
+        )
+    return out
+
+
+def _cp(lines, line1: int, byte_col: int) -> int:  # type: ignore[no-untyped-def]
+    """Code-point column of a UTF-8 byte column on a line."""
+    text = lines.line(line1 - 1)
+    return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))

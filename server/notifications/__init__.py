@@ -1,0 +1,1 @@
+"""Handlers of LSP notifications: they update the session on the event loop."""

@@ -1,0 +1,1 @@
+"""Handlers of LSP requests, one module per request family."""

@@ -1,0 +1,62 @@
+"""textDocument/hover: a hot function's figures, callers and callees; an opportunity's skill."""
+
+from __future__ import annotations
+
+from lsprotocol import types as T
+
+from megawatt.server.diagnostics import hot_message
+from megawatt.server.server import MegawattServer, guarded
+from megawatt.server.session import FolderState, HotSpot, age
+from megawatt.skills import load_skills
+
+
+def hot_markdown(folder: FolderState, h: HotSpot) -> str:
+    prof = folder.profile
+    assert prof is not None
+    lines = [f"**{h.definition.qualname}** — {hot_message(h)}", ""]
+
+    def name(fid: int) -> str:
+        return prof.names[fid]
+
+    callers = prof.callers(h.fid)[:5]
+    callees = prof.callees(h.fid)[:5]
+    if callers:
+        lines.append("Called from: " + ", ".join(
+            f"`{name(e.function)}` {prof.share(e.weight) * 100:.1f}%" for e in callers))  # fmt: skip
+    if callees:
+        lines.append("")
+        lines.append("Calls: " + ", ".join(
+            f"`{name(e.function)}` {prof.share(e.weight) * 100:.1f}%" for e in callees))  # fmt: skip
+    sources = ", ".join(f.name for f in folder.profile_files) or prof.source
+    lines += ["", f"Profile: {sources} ({prof.format}, {age(prof.recorded_at)})"]
+    return "\n".join(lines)
+
+
+def register(server: MegawattServer) -> None:
+    @server.feature(T.TEXT_DOCUMENT_HOVER)
+    @guarded(server, "hover")
+    def hover(ls: MegawattServer, params: T.HoverParams) -> T.Hover | None:
+        state = ls.session.documents.get(params.text_document.uri)
+        if state is None or state.analysis is None:
+            return None
+        analysis = state.analysis
+        line = params.position.line + 1
+        folder = ls.folder_for(state.path)
+        parts: list[str] = []
+        for h in analysis.hot:
+            if h.definition.name_line == line or h.definition.line == line:
+                parts.append(hot_markdown(folder, h))
+        skills = load_skills(folder.root)
+        for o in analysis.opportunities:
+            span = o.finding.span
+            if span.line <= line <= span.end_line:
+                skill = skills.get(o.skill)
+                head = f"**{o.skill}** — {o.finding.message}"
+                if skill is not None:
+                    head += f"\n\n{skill.meta.description}"
+                parts.append(head)
+        if not parts:
+            return None
+        return T.Hover(
+            contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value="\n\n---\n\n".join(parts))
+        )

@@ -1,0 +1,256 @@
+"""`MegawattServer`: the pygls server, its scheduler, and the one list of feature modules.
+
+Notifications update the `Session` on the event loop (apply the edit, edit the tree). Analysis is
+debounced per document and runs on a dedicated single-thread executor against a snapshot; its
+result is published only if the document is still at that version, so stale results never land
+over fresh ones. Every handler goes through `guarded`: a failure is logged, the user is told once
+per handler, and the server goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import inspect
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types as T
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from megawatt import __version__
+from megawatt.server.diagnostics import diagnostics
+from megawatt.server.session import Analysis, FolderState, Session
+
+log = logging.getLogger("megawatt.server")
+
+# one module per LSP message (or a small family of them); each exposes register(server)
+FEATURES = (
+    "megawatt.server.notifications.lifecycle",
+    "megawatt.server.notifications.documents",
+    "megawatt.server.notifications.workspace",
+    "megawatt.server.requests.code_action",
+    "megawatt.server.requests.code_lens",
+    "megawatt.server.requests.hover",
+    "megawatt.server.requests.inlay_hint",
+    "megawatt.server.requests.commands",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEBOUNCE_SECONDS = 0.015
+
+
+class MegawattServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("megawatt", __version__)
+        self.session = Session()
+        # one analysis at a time, off the loop: keystrokes never wait for a scan
+        self.analysis_pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="megawatt-analysis"
+        )
+        self.io_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="megawatt-io")
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._told: set[str] = set()
+        self._folder_lock = threading.Lock()
+        self.debounce = DEBOUNCE_SECONDS
+
+    # -- failures --------------------------------------------------------------------------
+
+    def report(self, where: str, err: BaseException) -> None:
+        log.exception("%s failed", where, exc_info=err)
+        message = f"Megawatt: {where} failed: {type(err).__name__}: {err}"
+        try:
+            self.window_log_message(T.LogMessageParams(type=T.MessageType.Error, message=message))
+            if where not in self._told:
+                self._told.add(where)
+                self.window_show_message(
+                    T.ShowMessageParams(
+                        type=T.MessageType.Error,
+                        message=message + " (details in the Megawatt log; this is shown once)",
+                    )
+                )
+        except Exception:  # the client may be gone; stderr has it
+            log.warning("could not tell the client about %s", where)
+
+    def info(self, message: str, show: bool = False) -> None:
+        log.info(message)
+        self.window_log_message(T.LogMessageParams(type=T.MessageType.Info, message=message))
+        if show:
+            self.window_show_message(T.ShowMessageParams(type=T.MessageType.Info, message=message))
+
+    def warn_once(self, key: str, message: str) -> None:
+        if key in self._told:
+            return
+        self._told.add(key)
+        log.warning(message)
+        self.window_log_message(T.LogMessageParams(type=T.MessageType.Warning, message=message))
+        self.window_show_message(T.ShowMessageParams(type=T.MessageType.Warning, message=message))
+
+    # -- folders and profiles --------------------------------------------------------------
+
+    def folder_for(self, path: str) -> FolderState:
+        folder = self.session.folder_for(path)
+        if folder is not None:
+            return folder
+        with self._folder_lock:
+            root = self.session.fallback_root(path)
+            folder = self.session.folders.get(str(root))
+            if folder is None:
+                folder = self.load_folder(root)
+        return folder
+
+    def load_folder(self, root: Path) -> FolderState:
+        from megawatt.profiles.project import load_project_profile
+        from megawatt.ranking import ProfileIndex
+        from megawatt.server.settings import resolve
+
+        layers = [self.session.global_options, self.session.folder_options.get(str(root), {})]
+        settings, problems = resolve(root, *layers)
+        folder = FolderState(root=root, settings=settings, problems=problems)
+        loaded = load_project_profile(root, settings)
+        folder.profile = loaded.profile
+        folder.index = ProfileIndex(loaded.profile) if loaded.profile is not None else None
+        folder.profile_files = loaded.files
+        folder.profile_errors = [str(e) for e in loaded.errors]
+        import time
+
+        folder.loaded_at = time.time()
+        self.session.folders[str(root)] = folder
+        for p in problems:
+            self.warn_once(f"settings:{root}:{p}", f"Megawatt settings: {p}")
+        for e in folder.profile_errors:
+            self.warn_once(f"profile:{e}", f"Megawatt could not load a profile: {e}")
+        return folder
+
+    # -- analysis --------------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float | None = None) -> None:
+        loop = asyncio.get_event_loop()
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self._pending[uri] = loop.call_later(
+            self.debounce if delay is None else delay, self._start_analysis, uri
+        )
+
+    def _start_analysis(self, uri: str) -> None:
+        from megawatt.server.analysis import analyze_snapshot
+
+        self._pending.pop(uri, None)
+        state = self.session.documents.get(uri)
+        if state is None:
+            return
+        try:
+            folder = self.folder_for(state.path)
+            snap = self.session.snapshot(uri, folder)
+        except Exception as err:
+            self.report("preparing analysis", err)
+            return
+        if snap is None:
+            return
+        loop = asyncio.get_event_loop()
+        future = loop.run_in_executor(self.analysis_pool, analyze_snapshot, snap)
+        future.add_done_callback(
+            functools.partial(self._finish_analysis, uri, snap.version, folder)
+        )
+
+    def _finish_analysis(
+        self, uri: str, version: int | None, folder: FolderState, fut: Any
+    ) -> None:
+        if fut.cancelled():
+            return
+        err = fut.exception()
+        if err is not None:
+            self.report("analysis", err)
+            return
+        state = self.session.documents.get(uri)
+        if state is None or state.version != version:
+            return  # the document moved on (or closed): a newer analysis is coming
+        analysis: Analysis = fut.result()
+        state.analysis = analysis
+        self.publish(uri, analysis, folder)
+
+    def publish(self, uri: str, analysis: Analysis, folder: FolderState) -> None:
+        from megawatt.skills import load_skills
+
+        unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
+        diags = diagnostics(uri, analysis, load_skills(folder.root), unit)
+        self.text_document_publish_diagnostics(
+            T.PublishDiagnosticsParams(uri=uri, version=analysis.version, diagnostics=diags)
+        )
+
+    def refresh_all(self) -> None:
+        """Re-analyse every open document and ask the client to refresh lenses and hints."""
+        for uri in list(self.session.documents):
+            self.schedule(uri, 0)
+        # a refresh the client then fails to answer costs nothing: its future is left alone
+        if self.session.code_lens_refresh:
+            self.workspace_code_lens_refresh(None, callback=_ignore)
+        if self.session.inlay_hint_refresh:
+            self.workspace_inlay_hint_refresh(None, callback=_ignore)
+
+    def reload_profiles(self) -> list[FolderState]:
+        folders = []
+        for root in list(self.session.folders):
+            folders.append(self.load_folder(Path(root)))
+        return folders
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+def uri_path(uri: str) -> str:
+    path = to_fs_path(uri)
+    return str(Path(path).resolve()) if path else ""
+
+
+def guarded(server: MegawattServer, where: str, default: Any = None) -> Callable[[F], F]:
+    """Run a handler so that its failure is logged and reported once, and it still answers."""
+
+    def wrap(fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await fn(*args, **kwargs)
+                except Exception as err:
+                    server.report(where, err)
+                    return default
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:
+                server.report(where, err)
+                return default
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+def create_server() -> MegawattServer:
+    server = MegawattServer()
+    for name in FEATURES:
+        importlib.import_module(name).register(server)
+    return server
+
+
+def main() -> None:
+    # stdout is the protocol's: everything Megawatt says goes to stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="megawatt: %(message)s")
+    # pygls logs every message it sends at INFO: far too much for an editor's log
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    create_server().start_io()

@@ -1,0 +1,133 @@
+"""Server state: documents (text, tree, last analysis), folders (settings, profile), capabilities.
+
+Notifications change the session on the event loop; analysis runs on a worker against a frozen
+`Snapshot`, so no worker ever reads text that an edit is changing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Tree
+
+from megawatt.analyzers.parsing import parse
+from megawatt.analyzers.symbols import FunctionDef
+from megawatt.config import Settings, find_project_root
+from megawatt.model import Finding, Opportunity
+from megawatt.profiles.profile import Profile
+from megawatt.ranking import ProfileIndex
+from megawatt.server.positions import LineIndex
+
+
+@dataclass
+class FolderState:
+    root: Path
+    settings: Settings
+    problems: list[str] = field(default_factory=list)
+    profile: Profile | None = None
+    index: ProfileIndex | None = None
+    profile_files: list[Path] = field(default_factory=list)
+    profile_errors: list[str] = field(default_factory=list)
+    loaded_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class HotSpot:
+    """A profiled function of this document, matched to its `def`."""
+
+    definition: FunctionDef
+    fid: int
+    total_share: float
+    self_share: float
+    calls: int | None
+    fids: tuple[int, ...] = ()  # every profile entry on this function (merged recordings)
+
+
+@dataclass
+class Analysis:
+    version: int | None
+    source: bytes
+    findings: list[Finding]
+    opportunities: list[Opportunity]
+    hot: list[HotSpot]
+    defs: list[FunctionDef]
+    lines: LineIndex
+
+
+@dataclass
+class DocumentState:
+    uri: str
+    path: str
+    version: int | None
+    source: bytes
+    tree: Tree
+    analysis: Analysis | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    uri: str
+    path: str
+    version: int | None
+    source: bytes
+    tree: Tree
+    folder: FolderState
+    encoding: str
+
+
+@dataclass
+class Session:
+    encoding: str = "utf-16"
+    documents: dict[str, DocumentState] = field(default_factory=dict)
+    folders: dict[str, FolderState] = field(default_factory=dict)
+    global_options: dict = field(default_factory=dict)  # type: ignore[type-arg]
+    folder_options: dict[str, dict] = field(default_factory=dict)  # type: ignore[type-arg]
+    resolve_edits: bool = False  # client can resolve a code action's edit lazily
+    document_changes: bool = False  # client takes versioned documentChanges
+    dynamic_watch: bool = False
+    code_lens_refresh: bool = False
+    inlay_hint_refresh: bool = False
+    diagnostic_refresh: bool = False
+    configuration: bool = False  # client answers workspace/configuration
+    pending_roots: list[str] = field(default_factory=list)
+
+    def open(self, uri: str, path: str, version: int | None, source: bytes) -> DocumentState:
+        state = DocumentState(uri, path, version, source, parse(source))
+        self.documents[uri] = state
+        return state
+
+    def folder_for(self, path: str) -> FolderState | None:
+        """The workspace folder holding `path`, by longest prefix."""
+        best: FolderState | None = None
+        for root, folder in self.folders.items():
+            if (path == root or path.startswith(root.rstrip("/") + "/")) and (
+                best is None or len(root) > len(str(best.root))
+            ):
+                best = folder
+        return best
+
+    def fallback_root(self, path: str) -> Path:
+        return find_project_root(Path(path)) if path else Path.cwd()
+
+    def snapshot(self, uri: str, folder: FolderState) -> Snapshot | None:
+        state = self.documents.get(uri)
+        if state is None:
+            return None
+        return Snapshot(
+            uri, state.path, state.version, state.source, state.tree.copy(), folder, self.encoding
+        )
+
+
+def age(seconds_since_epoch: float | None) -> str:
+    if not seconds_since_epoch:
+        return "age unknown"
+    minutes = (time.time() - seconds_since_epoch) / 60
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes:.0f} min ago"
+    if minutes < 60 * 48:
+        return f"{minutes / 60:.0f} h ago"
+    return f"{minutes / 1440:.0f} days ago"
