@@ -1,0 +1,65 @@
+-- Driven by tests/e2e/test_neovim.py: open a file with the repo's editors/neovim config, wait for
+-- Megawatt's diagnostics, ask for code actions on a finding, apply the fix, report as JSON.
+local out_path = os.getenv("MEGAWATT_TEST_OUT")
+local want_code = os.getenv("MEGAWATT_TEST_CODE")
+local result = { diagnostics = {}, actions = {}, applied = false }
+
+local function finish()
+  local f = assert(io.open(out_path, "w"))
+  f:write(vim.json.encode(result))
+  f:close()
+  vim.cmd("qa!")
+end
+
+vim.opt.runtimepath:append(os.getenv("MEGAWATT_NVIM_CONFIG"))
+vim.lsp.config("megawatt", { cmd = { os.getenv("MEGAWATT_PYTHON"), "-m", "megawatt", "serve" } })
+vim.lsp.enable("megawatt")
+
+vim.api.nvim_create_autocmd("VimEnter", {
+  callback = function()
+    vim.schedule(function()
+      local ok = vim.wait(30000, function()
+        for _, d in ipairs(vim.diagnostic.get(0)) do
+          if d.code == want_code then return true end
+        end
+        return false
+      end, 50)
+      for _, d in ipairs(vim.diagnostic.get(0)) do
+        table.insert(result.diagnostics, { code = d.code, lnum = d.lnum, col = d.col, message = d.message })
+      end
+      if not ok then result.error = "no " .. want_code .. " diagnostic" return finish() end
+      local client = vim.lsp.get_clients({ name = "megawatt" })[1]
+      result.offset_encoding = client.offset_encoding
+      local target
+      for _, d in ipairs(vim.diagnostic.get(0)) do
+        if d.code == want_code then target = d break end
+      end
+      local lsp_diag = target.user_data.lsp
+      local params = {
+        textDocument = { uri = vim.uri_from_bufnr(0) },
+        range = lsp_diag.range,
+        context = { diagnostics = { lsp_diag } },
+      }
+      local resp = client:request_sync("textDocument/codeAction", params, 10000, 0)
+      if not resp or resp.err then result.error = vim.inspect(resp) return finish() end
+      local chosen
+      for _, action in ipairs(resp.result or {}) do
+        table.insert(result.actions, action.title)
+        if not chosen and action.kind == "quickfix" and not action.title:match("^Ignore") then
+          chosen = action
+        end
+      end
+      if not chosen then result.error = "no fix action" return finish() end
+      if not chosen.edit then
+        local resolved = client:request_sync("codeAction/resolve", chosen, 10000, 0)
+        chosen = resolved and resolved.result or chosen
+      end
+      if chosen.edit then
+        vim.lsp.util.apply_workspace_edit(chosen.edit, client.offset_encoding)
+        result.applied = true
+      end
+      result.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+      finish()
+    end)
+  end,
+})
