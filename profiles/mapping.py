@@ -153,7 +153,9 @@ class PathMapper:
             as_is = self.root / as_is
         if as_is.is_file():
             resolved = as_is.resolve()
-            return str(resolved) if self._inside(resolved) else None
+            if self._inside(resolved):
+                return str(resolved)
+            # another checkout of the project on this machine: fall through to suffix matching
         # the standard library is never the workspace's, however its file names collide
         if recorded.startswith(_STDLIB_ROOTS) and "site-packages" not in recorded:
             return None

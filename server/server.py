@@ -14,6 +14,7 @@ import functools
 import importlib
 import inspect
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -203,6 +204,13 @@ class MegawattServer(LanguageServer):
         return folders
 
 
+def _async_raise(where: str) -> Callable[..., Any]:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"injected failure in {where}")
+
+    return failing
+
+
 def _ignore(*_args: Any) -> None:
     return None
 
@@ -212,10 +220,28 @@ def uri_path(uri: str) -> str:
     return str(Path(path).resolve()) if path else ""
 
 
+# Names of handlers to fail on purpose (comma-separated "where" labels): the end-to-end tests use
+# it to prove that a failing handler is reported once and the server keeps serving.
+FAIL_ON = frozenset(filter(None, os.environ.get("MEGAWATT_TEST_FAIL", "").split(",")))
+
+
 def guarded(server: MegawattServer, where: str, default: Any = None) -> Callable[[F], F]:
     """Run a handler so that its failure is logged and reported once, and it still answers."""
 
     def wrap(fn: F) -> F:
+        if where in FAIL_ON:
+            original = fn
+
+            @functools.wraps(original)
+            def failing(*args: Any, **kwargs: Any) -> Any:
+                raise RuntimeError(f"injected failure in {where}")
+
+            fn = (  # type: ignore[assignment]
+                functools.wraps(original)(_async_raise(where))
+                if inspect.iscoroutinefunction(original)
+                else failing
+            )
+
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
