@@ -7,7 +7,7 @@ findings inside an ERROR node are dropped because their shape there is a guess.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from tree_sitter import QueryCursor, Tree
@@ -44,25 +44,35 @@ def analyze_context(
     ctx: FileContext,
     select: Collection[str] | None = None,
     ignore: Collection[str] = (),
+    ranges: Sequence[tuple[int, int]] | None = None,
 ) -> AnalysisResult:
+    """Findings in the file, or only in the byte `ranges` given (the editor re-analyses just
+    the top-level statements an edit touched)."""
     result = AnalysisResult()
     comp = compiled()
     wanted = [i for i, d in enumerate(comp.detectors) if _selected(d.id, select, ignore)]
     if not wanted:
         return result
     per_detector: dict[int, list[Captures]] = {i: [] for i in wanted}
-    for pattern, captures in QueryCursor(comp.query).matches(ctx.tree.root_node):
-        owner = comp.owner[pattern]
-        bucket = per_detector.get(owner)
-        if bucket is not None:
-            bucket.append(captures)
+    cursor = QueryCursor(comp.query)
+    for start, end in ranges if ranges is not None else [(0, len(ctx.source) + 1)]:
+        cursor.set_byte_range(start, end)
+        for pattern, captures in cursor.matches(ctx.tree.root_node):
+            owner = comp.owner[pattern]
+            bucket = per_detector.get(owner)
+            if bucket is not None:
+                bucket.append(captures)
     findings: list[Finding] = []
     for i in wanted:
+        if ranges is not None and not per_detector[i]:
+            continue
         det = comp.detectors[i]
         try:
             findings.extend(det.check(ctx, per_detector[i]))
         except Exception as err:  # one broken detector must not hide the others' findings
             result.errors.append(f"{det.id}: {type(err).__name__}: {err}")
+    if ranges is not None:
+        findings = [f for f in findings if any(s <= f.span.start_byte < e for s, e in ranges)]
     if ctx.tree.root_node.has_error:
         findings = [f for f in findings if _parses_cleanly(ctx.tree, f)]
     silenced = suppressions(ctx)

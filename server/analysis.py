@@ -1,24 +1,129 @@
-"""Analysis of one snapshot, on a worker thread: findings, ranking, hot functions."""
+"""Analysis of one snapshot, on a worker thread: findings, ranking, hot functions.
+
+After an edit, only the top-level statements whose text changed are analysed again; the findings
+of every other statement are carried over from the previous analysis, moved by the bytes and lines
+the edit shifted them. A change to module-level code that is not a function or class (imports,
+constants) invalidates everything, since detectors read those facts. On open and save the whole
+file is analysed, which also settles anything an incremental pass could have missed.
+"""
 
 from __future__ import annotations
+
+import bisect
+import hashlib
+from dataclasses import replace
+
+from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.symbols import functions
+from megawatt.model import Finding, Span
 from megawatt.ranking import rank
 from megawatt.server.positions import LineIndex
 from megawatt.server.session import Analysis, HotSpot, Snapshot
 from megawatt.skills import load_skills
 
+DEFINITIONS = ("function_definition", "class_definition", "decorated_definition")
 
-def analyze_snapshot(snap: Snapshot) -> Analysis:
+
+def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes]], bytes]:
+    """(top-level definitions with their text digest), and a digest of everything else."""
+    defs: list[tuple[Node, bytes]] = []
+    rest = hashlib.blake2b(digest_size=16)
+    for child in ctx.tree.root_node.children:
+        text = ctx.source[child.start_byte : child.end_byte]
+        if child.type in DEFINITIONS:
+            defs.append((child, hashlib.blake2b(text, digest_size=16).digest()))
+        elif not child.is_error and not child.has_error:
+            # a half-typed statement is analysed on its own; it does not reset everything else
+            rest.update(text)
+            rest.update(b"\0")
+    return defs, rest.digest()
+
+
+def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
+    s = f.span
+    return replace(
+        f,
+        span=Span(
+            s.start_byte + delta_bytes,
+            s.end_byte + delta_bytes,
+            s.line + delta_lines,
+            s.column,
+            s.end_line + delta_lines,
+            s.end_column,
+        ),
+        function_line=None if f.function_line is None else f.function_line + delta_lines,
+    )
+
+
+def _findings(
+    snap: Snapshot, ctx: FileContext, previous: Analysis | None, full: bool
+) -> tuple[list[Finding], dict[bytes, tuple[int, int, list[Finding]]], bytes]:
+    settings = snap.folder.settings
+    chunks, module_digest = _chunks(ctx)
+    reusable = (
+        previous is not None
+        and not full
+        and previous.module_digest == module_digest
+    )
+    carried: list[Finding] = []
+    todo: list[tuple[int, int]] = []
+    by_digest: dict[bytes, tuple[int, int, list[Finding]]] = {}
+    for node, digest in chunks:
+        old = previous.chunks.get(digest) if reusable and previous is not None else None
+        if old is not None:
+            old_byte, old_line, old_findings = old
+            db, dl = node.start_byte - old_byte, node.start_point.row + 1 - old_line
+            moved = [_moved(f, db, dl) for f in old_findings]
+            carried.extend(moved)
+            by_digest[digest] = (node.start_byte, node.start_point.row + 1, moved)
+        else:
+            todo.append((node.start_byte, node.end_byte))
+    if not reusable:
+        result = analyze_context(ctx, settings.select, settings.ignore)
+        fresh = result.findings
+    else:
+        # module-level statements outside definitions are analysed too: they are cheap and
+        # their findings (a loop at module level) have no chunk to live in
+        outside = _outside(ctx, chunks)
+        fresh = (
+            analyze_context(ctx, settings.select, settings.ignore, todo + outside).findings
+            if todo or outside
+            else []
+        )
+    starts = [f.span.start_byte for f in fresh]  # fresh findings come sorted by position
+    for node, digest in chunks:
+        if digest in by_digest:
+            continue
+        lo = bisect.bisect_left(starts, node.start_byte)
+        hi = bisect.bisect_left(starts, node.end_byte)
+        by_digest[digest] = (node.start_byte, node.start_point.row + 1, fresh[lo:hi])
+    findings = sorted(carried + fresh, key=lambda f: (f.span.start_byte, f.skill))
+    return findings, by_digest, module_digest
+
+
+def _outside(ctx: FileContext, chunks: list[tuple[Node, bytes]]) -> list[tuple[int, int]]:
+    inside = {node.id for node, _ in chunks}
+    return [
+        (c.start_byte, c.end_byte)
+        for c in ctx.tree.root_node.children
+        if c.id not in inside
+        and c.type not in ("import_statement", "import_from_statement", "comment")
+    ]
+
+
+def analyze_snapshot(
+    snap: Snapshot, previous: Analysis | None = None, full: bool = True
+) -> Analysis:
     folder = snap.folder
     settings = folder.settings
     ctx = FileContext(snap.path, snap.source, snap.tree)
-    result = analyze_context(ctx, settings.select, settings.ignore)
+    findings, chunks, module_digest = _findings(snap, ctx, previous, full)
     defs = functions(ctx.tree)
     skills = load_skills(folder.root)
-    opportunities = rank(result.findings, skills, folder.index, {snap.path: defs})
+    opportunities = rank(findings, skills, folder.index, {snap.path: defs})
     hot: list[HotSpot] = []
     if folder.index is not None and folder.profile is not None:
         prof = folder.profile
@@ -42,9 +147,11 @@ def analyze_snapshot(snap: Snapshot) -> Analysis:
     return Analysis(
         version=snap.version,
         source=snap.source,
-        findings=result.findings,
+        findings=findings,
         opportunities=opportunities,
         hot=hot,
         defs=defs,
         lines=LineIndex(snap.source, snap.encoding),
+        chunks=chunks,
+        module_digest=module_digest,
     )

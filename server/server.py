@@ -157,7 +157,9 @@ class MegawattServer(LanguageServer):
         if snap is None:
             return
         loop = asyncio.get_event_loop()
-        future = loop.run_in_executor(self.analysis_pool, analyze_snapshot, snap)
+        previous, full = state.previous, state.full
+        state.full = False
+        future = loop.run_in_executor(self.analysis_pool, analyze_snapshot, snap, previous, full)
         future.add_done_callback(
             functools.partial(self._finish_analysis, uri, snap.version, folder)
         )
@@ -176,6 +178,7 @@ class MegawattServer(LanguageServer):
             return  # the document moved on (or closed): a newer analysis is coming
         analysis: Analysis = fut.result()
         state.analysis = analysis
+        state.previous = analysis
         self.publish(uri, analysis, folder)
 
     def publish(self, uri: str, analysis: Analysis, folder: FolderState) -> None:
@@ -189,7 +192,8 @@ class MegawattServer(LanguageServer):
 
     def refresh_all(self) -> None:
         """Re-analyse every open document and ask the client to refresh lenses and hints."""
-        for uri in list(self.session.documents):
+        for uri, state in list(self.session.documents.items()):
+            state.full = True
             self.schedule(uri, 0)
         # a refresh the client then fails to answer costs nothing: its future is left alone
         if self.session.code_lens_refresh:

@@ -54,6 +54,9 @@ class Analysis:
     hot: list[HotSpot]
     defs: list[FunctionDef]
     lines: LineIndex
+    # for incremental re-analysis: definition digest → (start byte, line, its findings)
+    chunks: dict[bytes, tuple[int, int, list[Finding]]] = field(default_factory=dict)
+    module_digest: bytes = b""
 
 
 @dataclass
@@ -64,6 +67,8 @@ class DocumentState:
     source: bytes
     tree: Tree
     analysis: Analysis | None = None
+    previous: Analysis | None = None  # the last analysis of any version, for reuse
+    full: bool = True  # analyse the whole file next time (open, save, settings change)
 
 
 @dataclass(frozen=True)

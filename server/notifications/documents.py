@@ -72,8 +72,10 @@ def register(server: MegawattServer) -> None:
     @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
     @guarded(server, "saving a document")
     def did_save(ls: MegawattServer, params: T.DidSaveTextDocumentParams) -> None:
-        if params.text_document.uri in ls.session.documents:
-            ls.schedule(params.text_document.uri, 0)
+        state = ls.session.documents.get(params.text_document.uri)
+        if state is not None:
+            state.full = True
+            ls.schedule(state.uri, 0)
 
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(server, "closing a document")
