@@ -37,6 +37,10 @@ async def failing(
         return None
 
     lsp_client.workspace_root = root  # type: ignore[attr-defined]
+    # answers the server's workspace/configuration request, as an editor's settings would
+    lsp_client.set_configuration(
+        {"profileCommand": [sys.executable, "shop.py", "3000"]}, section="megawatt"
+    )
     await lsp_client.initialize_session(
         T.InitializeParams(
             capabilities=client_capabilities("neovim"),
@@ -110,3 +114,23 @@ async def test_profile_reload_after_the_file_changes(failing: LanguageClient) ->
     hot = find(list(params.diagnostics), "hot-function")
     assert not any(d.range.start.line == 43 for d in hot)  # edit_distance is cold now
     assert any(d.range.start.line == 109 for d in hot)  # make_orders is hot
+
+
+async def test_record_profile_command_reports_progress_and_reloads(failing: LanguageClient) -> None:
+    client = failing
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    await open_and_wait(client, root / "shop.py")
+    before = set((root / ".megawatt" / "profiles").iterdir())
+    written = await asyncio.wait_for(
+        client.workspace_execute_command_async(
+            T.ExecuteCommandParams(command="megawatt.recordProfile", arguments=[root.as_uri()])
+        ),
+        60,
+    )
+    assert written and Path(written).is_file() and Path(written) not in before
+    assert Path(written).parent == root / ".megawatt" / "profiles"
+    reports = [r for rs in client.progress_reports.values() for r in rs]
+    assert isinstance(reports[0], T.WorkDoneProgressBegin) and "profiling" in reports[0].title
+    assert isinstance(reports[-1], T.WorkDoneProgressEnd) and written.rsplit("/", 1)[-1] in (
+        reports[-1].message or ""
+    )
