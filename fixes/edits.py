@@ -72,21 +72,24 @@ def indentation_at(ctx: FileContext, node: Node) -> str:
 
 
 def import_insertion_point(ctx: FileContext) -> int:
-    """Where a new top-level import goes: after the last top-level import, else after the
-    module docstring and `from __future__` lines, else at the top."""
-    root = ctx.tree.root_node
+    """Where a new top-level import goes: after the last top-level import of the file's leading
+    block, else after the module docstring and `from __future__` lines (and any comments before
+    them, such as a coding line), else at the top."""
     after = 0
-    for child in root.named_children:
+    seen_code = False
+    for child in ctx.tree.root_node.named_children:
+        if child.type == "comment":
+            continue
         if child.type in ("import_statement", "import_from_statement", "future_import_statement"):
             after = child.end_byte
-        elif (
-            child.type == "expression_statement" and after == 0 and child == root.named_children[0]
-        ):
+        elif child.type == "expression_statement" and not seen_code and after == 0:
             first = child.named_children[0] if child.named_children else None
-            if first is not None and first.type == "string":
-                after = child.end_byte
-        elif child.type != "comment":
+            if first is None or first.type != "string":
+                break
+            after = child.end_byte  # the docstring
+        else:
             break
+        seen_code = True
     if after == 0:
         return 0
     nl = ctx.source.find(b"\n", after)

@@ -51,7 +51,18 @@ def fixed(source: str, skill: str, only_safe: bool = False, rounds: int = 5) -> 
 
 
 def run(source: str, expression: str) -> Any:
-    """Execute a module's source and evaluate `expression` in it."""
-    namespace: dict[str, Any] = {"__name__": "example"}
-    exec(compile(textwrap.dedent(source), "example.py", "exec"), namespace)
-    return eval(expression, namespace)
+    """Execute a module's source as a real module and evaluate `expression` in it.
+
+    The module is registered in sys.modules while it runs: dataclasses with postponed
+    annotations look their module up there.
+    """
+    import sys
+    import types
+
+    module = types.ModuleType("megawatt_example")
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(textwrap.dedent(source), "example.py", "exec"), module.__dict__)
+        return eval(expression, module.__dict__)
+    finally:
+        del sys.modules[module.__name__]

@@ -93,3 +93,21 @@ def test_suppression_and_half_typed_file() -> None:
         return any([x for x in
     """
     assert lines(src, SKILL) == [9]
+
+
+def test_imports_go_after_comments_docstring_and_future() -> None:
+    from megawatt.analyzers.context import FileContext
+    from megawatt.fixes.edits import apply_edits, ensure_import
+
+    src = b'# -*- coding: utf-8 -*-\n"""Doc."""\nfrom __future__ import annotations\n\nx = 1\n'
+    ctx = FileContext("m.py", src)
+    edit = ensure_import(ctx, "functools")
+    assert edit is not None
+    after = apply_edits(src, [edit]).decode()
+    assert after.splitlines()[:4] == [
+        "# -*- coding: utf-8 -*-",
+        '"""Doc."""',
+        "from __future__ import annotations",
+        "import functools",
+    ]
+    compile(after, "m.py", "exec")
