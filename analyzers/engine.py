@@ -50,6 +50,7 @@ def analyze_context(
     the top-level statements an edit touched)."""
     result = AnalysisResult()
     comp = compiled()
+    result.errors.extend(comp.errors)
     wanted = [i for i, d in enumerate(comp.detectors) if _selected(d.id, select, ignore)]
     if not wanted:
         return result

@@ -24,6 +24,15 @@ _QUERY = Query(
 )
 
 
+def _in_function(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("function_definition", "lambda"):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _text(node: Node | None) -> str:
     return "" if node is None or node.text is None else node.text.decode("utf-8", "replace")
 
@@ -31,18 +40,22 @@ def _text(node: Node | None) -> str:
 class ImportTable:
     def __init__(self, tree: Tree) -> None:
         self.bindings: dict[str, str] = {}
+        # imports made by module-level code only (not inside a function): what a fix can rely on
+        self.top_bindings: dict[str, str] = {}
         self.import_nodes: list[Node] = []
         assigned: set[str] = set()
         for name, nodes in QueryCursor(_QUERY).captures(tree.root_node).items():
             for node in nodes:
                 if name == "assigned":
                     assigned.add(_text(node))
-                elif name == "import":
-                    self.import_nodes.append(node)
-                    self._import(node)
                 else:
                     self.import_nodes.append(node)
-                    self._from(node)
+                    before = dict(self.bindings)
+                    self._import(node) if name == "import" else self._from(node)
+                    if not _in_function(node):
+                        for k, v in self.bindings.items():
+                            if before.get(k) != v:
+                                self.top_bindings[k] = v
         self.shadowed = {n for n in assigned if n in self.bindings}
         for n in self.shadowed:
             del self.bindings[n]

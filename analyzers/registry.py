@@ -20,7 +20,10 @@ def _detector_classes() -> list[type[Detector]]:
 
     found: list[type[Detector]] = []
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        try:
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+        except Exception:  # reported as missing detectors by the analysis, never fatal
+            continue
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -40,6 +43,7 @@ class CompiledDetectors:
     detectors: tuple[Detector, ...]
     query: Query
     owner: tuple[int, ...]  # pattern index → index into detectors
+    errors: tuple[str, ...] = ()  # detectors that could not be loaded, and why
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -52,14 +56,22 @@ def compiled() -> CompiledDetectors:
         detectors: list[Detector] = []
         sources: list[str] = []
         owner: list[int] = []
+        errors: list[str] = []
         for cls in _detector_classes():
-            det = cls()
-            src = det.query_source()
-            count = Query(PYTHON, src).pattern_count  # raises QueryError naming the bad pattern
+            # one broken detector (a missing or invalid .scm) must not take the others down
+            try:
+                det = cls()
+                src = det.query_source()
+                count = Query(PYTHON, src).pattern_count
+            except Exception as err:
+                errors.append(f"{getattr(cls, 'id', cls.__name__)}: cannot load: {err}")
+                continue
             owner.extend([len(detectors)] * count)
             detectors.append(det)
             sources.append(src)
-        return CompiledDetectors(tuple(detectors), Query(PYTHON, "\n".join(sources)), tuple(owner))
+        return CompiledDetectors(
+            tuple(detectors), Query(PYTHON, "\n".join(sources)), tuple(owner), tuple(errors)
+        )
 
 
 def detector_ids() -> tuple[str, ...]:

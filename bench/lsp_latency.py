@@ -137,13 +137,18 @@ def init(client: RpcClient, root: Path) -> None:
     client.notify("initialized", {})
 
 
-def measure_server(name: str, argv: list[str], root: Path, text: str, edits: int, seed: int) -> dict[str, Any]:
+def measure_server(
+    name: str, argv: list[str], root: Path, text: str, edits: int, seed: int
+) -> dict[str, Any]:
     path = root / "big.py"
     path.write_text(text)
     uri = path.as_uri()
     client = RpcClient(argv, root)
     init(client, root)
-    t0 = client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
+    t0 = client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
     first = client.wait_diagnostics(uri, 1) - t0
     lines = text.split("\n")
     rng = random.Random(seed)
@@ -154,8 +159,17 @@ def measure_server(name: str, argv: list[str], root: Path, text: str, edits: int
         col = rng.randrange(len(lines[row]) + 1)
         char = rng.choice("xyz ")
         lines[row] = lines[row][:col] + char + lines[row][col:]
-        change = {"range": {"start": {"line": row, "character": col}, "end": {"line": row, "character": col}}, "text": char}
-        sent = client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+        change = {
+            "range": {
+                "start": {"line": row, "character": col},
+                "end": {"line": row, "character": col},
+            },
+            "text": char,
+        }
+        sent = client.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+        )
         latencies.append(client.wait_diagnostics(uri, version) - sent)
     client.close()
     latencies.sort()
@@ -180,10 +194,23 @@ def measure_rss(name: str, argv: list[str], root: Path, files: int) -> dict[str,
     init(client, project)
     start = time.perf_counter()
     for p in paths:
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": p.as_uri(), "languageId": "python", "version": 1, "text": text}})
+        client.notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": p.as_uri(),
+                    "languageId": "python",
+                    "version": 1,
+                    "text": text,
+                }
+            },
+        )
     # a request sent after every open must still be answered promptly: opening blocks nothing
     probe = time.perf_counter()
-    client.request("textDocument/hover", {"textDocument": {"uri": paths[0].as_uri()}, "position": {"line": 0, "character": 0}})
+    client.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": paths[0].as_uri()}, "position": {"line": 0, "character": 0}},
+    )
     probe_ms = (time.perf_counter() - probe) * 1e3
     pending = {p.as_uri() for p in paths}
     deadline = time.perf_counter() + 300
@@ -215,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     text = generate_file(args.lines)
-    results: dict[str, Any] = {"lines": text.count("\n"), "edits": args.edits, "latency": [], "rss": []}
+    results: dict[str, Any] = {
+        "lines": text.count("\n"),
+        "edits": args.edits,
+        "latency": [],
+        "rss": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for name, cmd in servers().items():
@@ -226,10 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"keystroke → diagnostics on a {results['lines']}-line file, {args.edits} edits")
     print(f"{'server':<14}{'first':>9}{'p50':>9}{'p95':>9}{'p99':>9}")
     for r in results["latency"]:
-        print(f"{r['server']:<14}{r['first_ms']:>7.0f}ms{r['p50_ms']:>7.1f}ms{r['p95_ms']:>7.1f}ms{r['p99_ms']:>7.1f}ms")
+        print(
+            f"{r['server']:<14}{r['first_ms']:>7.0f}ms{r['p50_ms']:>7.1f}ms{r['p95_ms']:>7.1f}ms{r['p99_ms']:>7.1f}ms"
+        )
     lat = {r["server"]: r for r in results["latency"]}
     if "ruff server" in lat:
-        print(f"p99 ratio megawatt / ruff server: {lat['megawatt']['p99_ms'] / lat['ruff server']['p99_ms']:.1f}×")
+        print(
+            f"p99 ratio megawatt / ruff server: {lat['megawatt']['p99_ms'] / lat['ruff server']['p99_ms']:.1f}×"
+        )
     for r in results["rss"]:
         print(f"{r['server']}: {r['files']} files open → peak RSS {r['peak_rss_mb']:.0f} MB, "
               f"all diagnostics in {r['all_diagnostics_ms'] / 1e3:.1f} s, "

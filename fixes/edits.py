@@ -98,7 +98,8 @@ def import_insertion_point(ctx: FileContext) -> int:
 
 def ensure_import(ctx: FileContext, module: str) -> Edit | None:
     """An edit adding `import module` at the top level, or None when it is already imported."""
-    if ctx.imports.bindings.get(module.split(".", 1)[0]) == module.split(".", 1)[0]:
+    head = module.split(".", 1)[0]
+    if ctx.imports.top_bindings.get(head) == head:
         return None
     at = import_insertion_point(ctx)
     text = f"import {module}\n"
@@ -109,7 +110,7 @@ def ensure_import(ctx: FileContext, module: str) -> Edit | None:
 
 def ensure_from_import(ctx: FileContext, module: str, name: str) -> tuple[Edit | None, str]:
     """An edit making `name` from `module` available, and the expression to use for it."""
-    for local, target in ctx.imports.bindings.items():
+    for local, target in ctx.imports.top_bindings.items():
         if target == f"{module}.{name}":
             return None, local
         if target == module:

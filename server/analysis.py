@@ -63,11 +63,7 @@ def _findings(
 ) -> tuple[list[Finding], dict[bytes, tuple[int, int, list[Finding]]], bytes]:
     settings = snap.folder.settings
     chunks, module_digest = _chunks(ctx)
-    reusable = (
-        previous is not None
-        and not full
-        and previous.module_digest == module_digest
-    )
+    reusable = previous is not None and not full and previous.module_digest == module_digest
     carried: list[Finding] = []
     todo: list[tuple[int, int]] = []
     by_digest: dict[bytes, tuple[int, int, list[Finding]]] = {}
