@@ -118,12 +118,17 @@ def digest_of(source: bytes) -> str:
 def analyze_source(
     path: str, source: bytes, select: Collection[str] | None, ignore: Collection[str]
 ) -> FileResult:
+    from megawatt.fixes.deterministic import with_fixes
+    from megawatt.skills import builtin_skills
+
     ctx = FileContext(path, source)
     result = analyze_context(ctx, select, ignore)
+    # the rewrite tells whether a fix exists; checking that it compiles waits for `fix`
+    findings = with_fixes(ctx, result.findings, builtin_skills(), verify=False)
     return FileResult(
         path=path,
         digest=digest_of(source),
-        findings=result.findings,
+        findings=findings,
         functions=functions(ctx.tree),
         errors=result.errors,
         lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),

@@ -76,5 +76,7 @@ def fix_for(
     return fix
 
 
-def with_fixes(ctx: FileContext, findings: list[Finding], skills: SkillSet) -> list[Finding]:
-    return [replace(f, fix=fix_for(ctx, f, skills)) for f in findings]
+def with_fixes(
+    ctx: FileContext, findings: list[Finding], skills: SkillSet, verify: bool = True
+) -> list[Finding]:
+    return [replace(f, fix=fix_for(ctx, f, skills, verify)) for f in findings]

@@ -60,3 +60,15 @@ def test_hot_functions_then_one_click_fix(workspace: Path, tmp_path: Path) -> No
     assert result["applied"]
     line = next(ln for ln in result["lines"] if "amounts)" in ln and "return any" in ln)
     assert "any(a > 1000 for a in amounts)" in line
+
+
+def test_memoize_fix_applied_in_neovim(workspace: Path, tmp_path: Path) -> None:
+    result = run_nvim(workspace, workspace / "shop.py", "memoize", tmp_path)
+    assert "error" not in result, result
+    title = next(t for t in result["actions"] if t.startswith("Memoize edit_distance()"))
+    assert "functools" in title
+    assert result["applied"]
+    lines = result["lines"]
+    at = lines.index("def edit_distance(a: str, b: str) -> int:")
+    assert lines[at - 1].startswith("@functools.")
+    assert "import functools" in lines
