@@ -49,7 +49,11 @@ def demo(top_n: int, keep: Path | None) -> None:
         (project / "pyproject.toml").write_text("[tool.megawatt]\n")
         note(f"1. recording a cProfile of the example ({app.name}) …")
         rec = record(
-            [sys.executable, str(app)], "cprofile", project / ".megawatt" / "profiles", cwd=project
+            [sys.executable, str(app)],
+            "cprofile",
+            project / ".megawatt" / "profiles",
+            cwd=project,
+            quiet=True,
         )
         note(f"   {rec.profile.name}, {rec.seconds:.1f} s\n2. scanning and ranking …\n")
         report = run_scan([app], project, Settings(), [rec.profile], cache_dir=None)
