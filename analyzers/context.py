@@ -36,6 +36,8 @@ class FileContext:
         self.tree = tree if tree is not None else parse(source)
         self._locals: dict[int, frozenset[str]] = {}
         self._qualnames: dict[int, str] = {}
+        # facts a detector derives from the whole file, computed once per file version
+        self.memo: dict[object, object] = {}
 
     # -- positions -------------------------------------------------------------------------
 

@@ -59,6 +59,12 @@ def analyze_context(
     for start, end in ranges if ranges is not None else [(0, len(ctx.source) + 1)]:
         cursor.set_byte_range(start, end)
         for pattern, captures in cursor.matches(ctx.tree.root_node):
+            # a pattern rooted at `module` intersects every range: keep only matches that
+            # captured something inside this one
+            if ranges is not None and not any(
+                start <= n.start_byte < end for nodes in captures.values() for n in nodes
+            ):
+                continue
             owner = comp.owner[pattern]
             bucket = per_detector.get(owner)
             if bucket is not None:

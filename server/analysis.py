@@ -33,9 +33,14 @@ def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes]], bytes]:
     rest = hashlib.blake2b(digest_size=16)
     for child in ctx.tree.root_node.children:
         text = ctx.source[child.start_byte : child.end_byte]
+        if child.type == "comment":
+            continue
+        # every top-level statement is a chunk whose findings can be carried over; the ones
+        # that are not definitions also make up the module digest
+        defs.append((child, hashlib.blake2b(text, digest_size=16).digest()))
         if child.type in DEFINITIONS:
-            defs.append((child, hashlib.blake2b(text, digest_size=16).digest()))
-        elif not child.is_error and not child.has_error:
+            continue
+        if not child.is_error and not child.has_error:
             # a half-typed statement is analysed on its own; it does not reset everything else
             rest.update(text)
             rest.update(b"\0")
@@ -81,13 +86,8 @@ def _findings(
         result = analyze_context(ctx, settings.select, settings.ignore)
         fresh = result.findings
     else:
-        # module-level statements outside definitions are analysed too: they are cheap and
-        # their findings (a loop at module level) have no chunk to live in
-        outside = _outside(ctx, chunks)
         fresh = (
-            analyze_context(ctx, settings.select, settings.ignore, todo + outside).findings
-            if todo or outside
-            else []
+            analyze_context(ctx, settings.select, settings.ignore, todo).findings if todo else []
         )
     starts = [f.span.start_byte for f in fresh]  # fresh findings come sorted by position
     for node, digest in chunks:
@@ -98,16 +98,6 @@ def _findings(
         by_digest[digest] = (node.start_byte, node.start_point.row + 1, fresh[lo:hi])
     findings = sorted(carried + fresh, key=lambda f: (f.span.start_byte, f.skill))
     return findings, by_digest, module_digest
-
-
-def _outside(ctx: FileContext, chunks: list[tuple[Node, bytes]]) -> list[tuple[int, int]]:
-    inside = {node.id for node, _ in chunks}
-    return [
-        (c.start_byte, c.end_byte)
-        for c in ctx.tree.root_node.children
-        if c.id not in inside
-        and c.type not in ("import_statement", "import_from_statement", "comment")
-    ]
 
 
 def analyze_snapshot(

@@ -427,6 +427,14 @@ def global_declared(ctx: FileContext, name: str) -> bool:
 
 def module_mutations(ctx: FileContext, name: str) -> list[Mutation]:
     """Places that may change the module-level `name` (ignoring functions where it is local)."""
+    key = ("module_mutations", name)
+    cached = ctx.memo.get(key)
+    if cached is None:
+        cached = ctx.memo[key] = _module_mutations(ctx, name)
+    return cached  # type: ignore[return-value]
+
+
+def _module_mutations(ctx: FileContext, name: str) -> list[Mutation]:
     found: list[Mutation] = []
     seen: set[int] = set()
     for ident in occurrences(ctx, name):
