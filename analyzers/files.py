@@ -103,6 +103,10 @@ def discover(
             found.setdefault(str(path), path)  # named explicitly: always scanned
         elif path.is_dir():
             listed = _git_files(path)
+            if not listed:
+                # not in git, or a folder git ignores as a whole (say, a Python installation
+                # inside a dotfiles repository) that the user named explicitly: walk it
+                listed = None
             for f in listed if listed is not None else _walk(path):
                 f = f.resolve() if listed is not None else f
                 if not _excluded(f, base, exclude):

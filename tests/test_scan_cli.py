@@ -128,6 +128,10 @@ def test_gitignore_and_virtualenvs_are_skipped(project: Path) -> None:
     names = {str(Path(o["path"]).relative_to(project.resolve())) for o in doc["opportunities"]}
     assert "generated/x.py" not in names
     assert "build/x.py" in names  # not ignored by anything
+    # a folder git ignores is still scanned when the user names it
+    named = _json(megawatt("scan", str(project / "generated"), "--format", "json", "--no-cache", *SEL,
+                           cwd=project))  # fmt: skip
+    assert [Path(o["path"]).name for o in named["opportunities"]] == ["x.py"]
     # outside git, the walk skips virtualenvs by their pyvenv.cfg
     subprocess.run(["rm", "-rf", str(project / ".git")], check=True)
     doc = _json(megawatt("scan", str(project), "--format", "json", "--no-cache", *SEL, cwd=project))
