@@ -36,6 +36,7 @@ class RpcClient:
         )
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self._id = 0
+        self.backlog: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -68,14 +69,20 @@ class RpcClient:
         rid = self._id
         self.send({"id": rid, "method": method, "params": params})
         while True:
-            msg = self.next(60)
+            msg = self._receive(60)
             if msg.get("id") == rid and "method" not in msg:
                 return msg
+            self.backlog.append(msg)  # notifications that arrived meanwhile are still wanted
 
     def notify(self, method: str, params: Any) -> float:
         return self.send({"method": method, "params": params})
 
     def next(self, timeout: float) -> dict[str, Any]:
+        if self.backlog:
+            return self.backlog.pop(0)
+        return self._receive(timeout)
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
         msg = self.inbox.get(timeout=timeout)
         if "method" in msg and "id" in msg:  # a request from the server: answer null
             self.send({"id": msg["id"], "result": None})
