@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import Finding, Opportunity
 from megawatt.profiles.mapping import match_function
-from megawatt.profiles.profile import Profile
 from megawatt.skills import SkillSet
+
+if TYPE_CHECKING:
+    from megawatt.profiles.profile import Profile
 
 DEFAULT_GAIN = 0.2
 

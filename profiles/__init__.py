@@ -12,10 +12,13 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from megawatt.errors import ProfileError, ProfileFormatError
 from megawatt.profiles.detect import DEFAULT_MAX_BYTES, read_profile_bytes, sniff
-from megawatt.profiles.profile import Profile
+
+if TYPE_CHECKING:
+    from megawatt.profiles.profile import Profile
 
 __all__ = ["FORMATS", "LoadResult", "Profile", "load", "load_bytes", "load_many"]
 
@@ -75,3 +78,12 @@ def load_many(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) -
         except ProfileError as err:
             result.errors.append(err)
     return result
+
+
+def __getattr__(name: str) -> Any:
+    # numpy loads with Profile: a scan that uses no profile should not pay for it at start-up
+    if name == "Profile":
+        from megawatt.profiles.profile import Profile
+
+        return Profile
+    raise AttributeError(name)

@@ -15,11 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import FunctionKind
 from megawatt.profiles.kinds import _STDLIB_ROOTS
-from megawatt.profiles.profile import Profile
+
+if TYPE_CHECKING:
+    from megawatt.profiles.profile import Profile
 
 # Folders never worth indexing: they are not the user's code.
 SKIP_DIRS = frozenset(
