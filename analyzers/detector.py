@@ -8,7 +8,7 @@ candidates, `check` is where precision comes from).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +18,16 @@ from megawatt.analyzers.context import FileContext
 from megawatt.model import Finding
 
 Captures = dict[str, list[Node]]
+
+
+def distinct(matches: list[Captures], capture: str) -> Iterator[Node]:
+    """Each node captured as `capture`, once: several patterns may match the same call."""
+    seen: set[int] = set()
+    for m in matches:
+        nodes = m.get(capture)
+        if nodes and nodes[0].id not in seen:
+            seen.add(nodes[0].id)
+            yield nodes[0]
 
 
 class Detector:

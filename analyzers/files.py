@@ -58,7 +58,8 @@ def _git_files(folder: Path) -> list[Path] | None:
     return out
 
 
-def _walk(folder: Path) -> Iterable[Path]:
+def walk_python_files(folder: Path) -> Iterable[Path]:
+    """Python files below `folder`, skipping virtualenvs, caches and VCS folders."""
     for dirpath, dirnames, filenames in os.walk(folder):
         if "pyvenv.cfg" in filenames and Path(dirpath) != folder:
             dirnames[:] = []
@@ -107,7 +108,7 @@ def discover(
                 # not in git, or a folder git ignores as a whole (say, a Python installation
                 # inside a dotfiles repository) that the user named explicitly: walk it
                 listed = None
-            for f in listed if listed is not None else _walk(path):
+            for f in listed if listed is not None else walk_python_files(path):
                 f = f.resolve() if listed is not None else f
                 if not _excluded(f, base, exclude):
                     found.setdefault(str(f), f)

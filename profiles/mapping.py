@@ -10,43 +10,19 @@ before today's edits still lands on the function that moved.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
+from megawatt.analyzers.files import walk_python_files
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import FunctionKind
 from megawatt.profiles.kinds import _STDLIB_ROOTS
 
 if TYPE_CHECKING:
     from megawatt.profiles.profile import Profile
-
-# Folders never worth indexing: they are not the user's code.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "env",
-        ".env",
-        "__pycache__",
-        "node_modules",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        "site-packages",
-        "build",
-        "dist",
-        ".megawatt",
-    }
-)
 
 
 def _parts(path: str) -> tuple[str, ...]:
@@ -80,13 +56,9 @@ class WorkspaceIndex:
             self._by_name[rel.name].append(rel.parts)
 
     def _walk(self) -> Iterable[Path]:
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [
-                d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
-            ]
-            for name in filenames:
-                if name.endswith((".py", ".pyi", ".pyx")):
-                    yield Path(dirpath, name).relative_to(self.root)
+        # the same files a scan reads: virtualenvs, caches and VCS folders are never the user's
+        for path in walk_python_files(self.root):
+            yield path.relative_to(self.root)
 
     def longest_suffix(self, recorded: str) -> str | None:
         """The workspace file sharing the most trailing components; None when tied or absent."""

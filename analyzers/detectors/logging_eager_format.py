@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detector import Captures, Detector
+from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._logging import (
     GUESS,
     LOGURU,
@@ -113,12 +113,7 @@ class LoggingEagerFormat(Detector):
     query_file = "logging_eager_format.scm"
 
     def check(self, ctx: FileContext, matches: list[Captures]) -> Iterator[Finding]:
-        seen: set[int] = set()
-        for m in matches:
-            call = m["call"][0]
-            if call.id in seen:
-                continue
-            seen.add(call.id)
+        for call in distinct(matches, "call"):
             lc = logger_call(ctx, call)
             if lc is None or lc.message is None:
                 continue

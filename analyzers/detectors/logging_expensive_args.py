@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detector import Captures, Detector
+from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._logging import (
     CONVERSIONS,
     GUESS,
@@ -94,12 +94,7 @@ class LoggingExpensiveArgs(Detector):
     query_file = "logging_expensive_args.scm"
 
     def check(self, ctx: FileContext, matches: list[Captures]) -> Iterator[Finding]:
-        seen: set[int] = set()
-        for m in matches:
-            call = m["call"][0]
-            if call.id in seen:
-                continue
-            seen.add(call.id)
+        for call in distinct(matches, "call"):
             lc = logger_call(ctx, call)
             if lc is None or lc.level not in QUIET_LEVELS or not lc.args:
                 continue

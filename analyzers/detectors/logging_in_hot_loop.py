@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detector import Captures, Detector
+from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._logging import (
     GUESS,
     QUIET_LEVELS,
@@ -231,12 +231,7 @@ class LoggingInHotLoop(Detector):
     query_file = "logging_in_hot_loop.scm"
 
     def check(self, ctx: FileContext, matches: list[Captures]) -> Iterator[Finding]:
-        seen: set[int] = set()
-        for m in matches:
-            call = m["call"][0]
-            if call.id in seen:
-                continue
-            seen.add(call.id)
+        for call in distinct(matches, "call"):
             if not ctx.loops_around(call):
                 continue  # cheap test first: most logger calls are not in loops
             lc = logger_call(ctx, call)

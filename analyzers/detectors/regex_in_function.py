@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detector import Captures, Detector
+from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._loop_facts import (
     decorator_names,
     maybe_imported,
@@ -188,12 +188,7 @@ class RegexInFunction(Detector):
     query_file = "regex_in_function.scm"
 
     def check(self, ctx: FileContext, matches: list[Captures]) -> Iterator[Finding]:
-        seen: set[int] = set()
-        for m in matches:
-            call = m["call"][0]
-            if call.id in seen:
-                continue
-            seen.add(call.id)
+        for call in distinct(matches, "call"):
             found = classify(ctx, call)
             if found is None:
                 continue
