@@ -20,11 +20,29 @@ from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.symbols import functions
 from megawatt.model import Finding, Span
 from megawatt.ranking import rank
+from megawatt.server.diagnostics import diagnostics
 from megawatt.server.positions import LineIndex
 from megawatt.server.session import Analysis, HotSpot, Snapshot
 from megawatt.skills import load_skills
 
 DEFINITIONS = ("function_definition", "class_definition", "decorated_definition")
+# top-level statements that bind nothing: a bare call or name (often a half-typed line that
+# tree-sitter closed a function at) must not make every other statement be analysed again
+INERT = ("pass_statement", "comment", "ERROR", "return_statement", "continue_statement",
+         "break_statement")  # fmt: skip
+
+
+def _binds(node: Node) -> bool:
+    """Whether a top-level statement can change facts that detectors read about the module."""
+    if node.type in INERT or node.is_error or node.has_error:
+        return False
+    if node.start_point.column > 0:
+        # an indented "top-level" statement is the body of a definition whose header stopped
+        # parsing: tree-sitter's recovery spills it out; it is not module code
+        return False
+    if node.type == "expression_statement":
+        return any(c.type in ("assignment", "augmented_assignment") for c in node.named_children)
+    return True
 
 
 def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes]], bytes]:
@@ -40,7 +58,7 @@ def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes]], bytes]:
         defs.append((child, hashlib.blake2b(text, digest_size=16).digest()))
         if child.type in DEFINITIONS:
             continue
-        if not child.is_error and not child.has_error:
+        if _binds(child):
             # a half-typed statement is analysed on its own; it does not reset everything else
             rest.update(text)
             rest.update(b"\0")
@@ -130,7 +148,7 @@ def analyze_snapshot(
                     fids=tuple(every.get(line, [fid])),
                 )
             )
-    return Analysis(
+    analysis = Analysis(
         version=snap.version,
         source=snap.source,
         findings=findings,
@@ -141,3 +159,6 @@ def analyze_snapshot(
         chunks=chunks,
         module_digest=module_digest,
     )
+    unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
+    analysis.diagnostics = diagnostics(snap.uri, analysis, skills, unit)
+    return analysis

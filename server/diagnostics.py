@@ -3,6 +3,8 @@ needs in `data` so that actions never re-run the analysis."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lsprotocol import types as T
 
 from megawatt.model import Opportunity
@@ -11,6 +13,8 @@ from megawatt.skills import SkillSet
 
 SOURCE = "megawatt"
 HOT_CODE = "hot-function"
+
+Wire = dict[str, Any]
 
 
 def human_count(n: int) -> str:
@@ -39,44 +43,54 @@ def severity(o: Opportunity) -> T.DiagnosticSeverity:
     return T.DiagnosticSeverity.Hint
 
 
-def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> list[T.Diagnostic]:
-    out: list[T.Diagnostic] = []
+def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> list[Wire]:
+    """The diagnostics in wire form (camelCase dicts): built on the analysis worker and sent as
+    they are, since converting hundreds of lsprotocol objects per keystroke costs more than the
+    analysis of the edit itself."""
+    out: list[Wire] = []
     lines = analysis.lines
     for h in analysis.hot:
         d = h.definition
-        rng = T.Range(
-            lines.position(d.name_line, _cp(lines, d.name_line, d.name_column)),
-            lines.position(d.name_line, _cp(lines, d.name_line, d.name_end_column)),
-        )
+        row = d.name_line - 1
+        start = _cp(lines, d.name_line, d.name_column)
+        end = _cp(lines, d.name_line, d.name_end_column)
         out.append(
-            T.Diagnostic(
-                range=rng,
-                message=hot_message(h, unit),
-                severity=T.DiagnosticSeverity.Information
-                if h.total_share >= 0.05
-                else T.DiagnosticSeverity.Hint,
-                code=HOT_CODE,
-                source=SOURCE,
-                data={"kind": "hot", "uri": uri, "version": analysis.version},
-            )
-        )
+            {
+                "range": {"start": lines.wire_position(row, start),
+                          "end": lines.wire_position(row, end)},
+                "message": hot_message(h, unit),
+                "severity": (T.DiagnosticSeverity.Information if h.total_share >= 0.05
+                             else T.DiagnosticSeverity.Hint).value,
+                "code": HOT_CODE,
+                "source": SOURCE,
+                "data": {"kind": "hot", "uri": uri, "version": analysis.version},
+            }
+        )  # fmt: skip
+    hrefs: dict[str, str | None] = {}
     for o in analysis.opportunities:
         f = o.finding
-        skill = skills.get(f.skill)
+        if f.skill not in hrefs:
+            skill = skills.get(f.skill)
+            hrefs[f.skill] = skill.path.as_uri() if skill else None
         message = f.message
         if o.function_share:
             message += f" (in {o.function_share * 100:.1f}% of the profile; est. savings {o.estimated_savings * 100:.1f}%)"
-        out.append(
-            T.Diagnostic(
-                range=lines.range(f.span),
-                message=message,
-                severity=severity(o),
-                code=f.skill,
-                code_description=T.CodeDescription(href=skill.path.as_uri()) if skill else None,
-                source=SOURCE,
-                data={"kind": "opportunity", "uri": uri, "version": analysis.version, "key": f.key},
-            )
-        )
+        span = f.span
+        diag: Wire = {
+            "range": {
+                "start": lines.wire_position(span.line - 1, span.column),
+                "end": lines.wire_position(span.end_line - 1, span.end_column),
+            },
+            "message": message,
+            "severity": severity(o).value,
+            "code": f.skill,
+            "source": SOURCE,
+            "data": {"kind": "opportunity", "uri": uri, "version": analysis.version, "key": f.key},
+        }
+        href = hrefs[f.skill]
+        if href:
+            diag["codeDescription"] = {"href": href}
+        out.append(diag)
     return out
 
 

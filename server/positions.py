@@ -55,6 +55,13 @@ class LineIndex:
         row = line1 - 1
         return T.Position(row, to_client_column(self.line(row), column, self.encoding))
 
+    def wire_position(self, row: int, column: int) -> dict[str, int]:
+        """A position as it goes on the wire; ASCII lines (nearly all) need no conversion."""
+        text = self.line(row)
+        if text.isascii():
+            return {"line": row, "character": min(column, len(text))}
+        return {"line": row, "character": to_client_column(text, column, self.encoding)}
+
     def range(self, span: Span) -> T.Range:
         return T.Range(
             self.position(span.line, span.column), self.position(span.end_line, span.end_column)

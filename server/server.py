@@ -1,9 +1,10 @@
 """`MegawattServer`: the pygls server, its scheduler, and the one list of feature modules.
 
-Notifications update the `Session` on the event loop (apply the edit, edit the tree). Analysis is
-debounced per document and runs on a dedicated single-thread executor against a snapshot; its
-result is published only if the document is still at that version, so stale results never land
-over fresh ones. Every handler goes through `guarded`: a failure is logged, the user is told once
+Notifications update the `Session` on the event loop (apply the edit, edit the tree). Analysis
+starts at once and runs on a dedicated single-thread executor against a snapshot; edits made
+meanwhile are coalesced into one analysis of the newest version when it ends. A result is
+published only if the document is still at that version, so stale results never land over fresh
+ones. Every handler goes through `guarded`: a failure is logged, the user is told once
 per handler, and the server goes on.
 """
 
@@ -24,10 +25,10 @@ from typing import Any, TypeVar
 
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.uris import to_fs_path
 
 from megawatt import __version__
-from megawatt.server.diagnostics import diagnostics
 from megawatt.server.session import Analysis, FolderState, Session
 
 log = logging.getLogger("megawatt.server")
@@ -45,12 +46,36 @@ FEATURES = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEBOUNCE_SECONDS = 0.015
+
+
+class Raw:
+    """A message part already in wire form: the converter passes it through untouched."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _converter() -> Any:
+    converter = default_converter()
+    converter.register_unstructure_hook(Raw, lambda raw: raw.value)
+    return converter
+
+
+class MegawattProtocol(LanguageServerProtocol):
+    def get_message_type(self, method: str) -> type[Any] | None:
+        # diagnostics leave as prepared wire dicts (`Raw`), not as typed lsprotocol params
+        if method == T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
+            return None
+        return super().get_message_type(method)
 
 
 class MegawattServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("megawatt", __version__)
+        super().__init__(
+            "megawatt", __version__, protocol_cls=MegawattProtocol, converter_factory=_converter
+        )
         self.session = Session()
         # one analysis at a time, off the loop: keystrokes never wait for a scan
         self.analysis_pool = ThreadPoolExecutor(
@@ -60,7 +85,9 @@ class MegawattServer(LanguageServer):
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._told: set[str] = set()
         self._folder_lock = threading.Lock()
-        self.debounce = DEBOUNCE_SECONDS
+        # documents whose analysis is on the worker, and those edited again meanwhile
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
 
     # -- failures --------------------------------------------------------------------------
 
@@ -132,14 +159,15 @@ class MegawattServer(LanguageServer):
 
     # -- analysis --------------------------------------------------------------------------
 
-    def schedule(self, uri: str, delay: float | None = None) -> None:
+    def schedule(self, uri: str, delay: float = 0) -> None:
+        """Analyse `uri` soon. No fixed debounce: edits that arrive while an analysis of the
+        document runs are coalesced into one analysis of the newest version when it ends."""
         loop = asyncio.get_event_loop()
         pending = self._pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
-        self._pending[uri] = loop.call_later(
-            self.debounce if delay is None else delay, self._start_analysis, uri
-        )
+        # call_later(0) still lets every change already read from the client apply first
+        self._pending[uri] = loop.call_later(delay, self._start_analysis, uri)
 
     def _start_analysis(self, uri: str) -> None:
         from megawatt.server.analysis import analyze_snapshot
@@ -147,6 +175,9 @@ class MegawattServer(LanguageServer):
         self._pending.pop(uri, None)
         state = self.session.documents.get(uri)
         if state is None:
+            return
+        if uri in self._running:
+            self._dirty.add(uri)
             return
         try:
             folder = self.folder_for(state.path)
@@ -160,6 +191,7 @@ class MegawattServer(LanguageServer):
         previous, full = state.previous, state.full
         state.full = False
         future = loop.run_in_executor(self.analysis_pool, analyze_snapshot, snap, previous, full)
+        self._running.add(uri)
         future.add_done_callback(
             functools.partial(self._finish_analysis, uri, snap.version, folder)
         )
@@ -167,6 +199,10 @@ class MegawattServer(LanguageServer):
     def _finish_analysis(
         self, uri: str, version: int | None, folder: FolderState, fut: Any
     ) -> None:
+        self._running.discard(uri)
+        if uri in self._dirty:
+            self._dirty.discard(uri)
+            self.schedule(uri)
         if fut.cancelled():
             return
         err = fut.exception()
@@ -174,21 +210,23 @@ class MegawattServer(LanguageServer):
             self.report("analysis", err)
             return
         state = self.session.documents.get(uri)
-        if state is None or state.version != version:
-            return  # the document moved on (or closed): a newer analysis is coming
+        if state is None:
+            return
         analysis: Analysis = fut.result()
+        state.previous = analysis  # by content digest, still the best base for the next one
+        if state.version != version:
+            return  # the document moved on: a newer analysis is coming
         state.analysis = analysis
-        state.previous = analysis
         self.publish(uri, analysis, folder)
 
     def publish(self, uri: str, analysis: Analysis, folder: FolderState) -> None:
-        from megawatt.skills import load_skills
+        self.send_diagnostics(uri, analysis.version, analysis.diagnostics)
 
-        unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
-        diags = diagnostics(uri, analysis, load_skills(folder.root), unit)
-        self.text_document_publish_diagnostics(
-            T.PublishDiagnosticsParams(uri=uri, version=analysis.version, diagnostics=diags)
-        )
+    def send_diagnostics(self, uri: str, version: int | None, diags: list[Any]) -> None:
+        params: dict[str, Any] = {"uri": uri, "diagnostics": diags}
+        if version is not None:
+            params["version"] = version
+        self.protocol.notify(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, Raw(params))
 
     def refresh_all(self) -> None:
         """Re-analyse every open document and ask the client to refresh lenses and hints."""

@@ -57,6 +57,7 @@ class Analysis:
     # for incremental re-analysis: definition digest → (start byte, line, its findings)
     chunks: dict[bytes, tuple[int, int, list[Finding]]] = field(default_factory=dict)
     module_digest: bytes = b""
+    diagnostics: list[dict] = field(default_factory=list)  # type: ignore[type-arg]  # wire form
 
 
 @dataclass

@@ -111,3 +111,14 @@ def test_imports_go_after_comments_docstring_and_future() -> None:
         "import functools",
     ]
     compile(after, "m.py", "exec")
+
+
+def test_async_comprehensions_are_left_alone() -> None:
+    # without the brackets these become async generators, which any()/all() cannot iterate
+    src = """
+    async def g(xs, f, aiter):
+        a = any([await f(x) for x in xs])
+        b = all([x async for x in aiter])
+        c = any([x for x in await f(xs)])
+    """
+    assert lines(src, SKILL) == [5]  # an await in the first iterable runs eagerly anyway

@@ -82,4 +82,4 @@ def register(server: MegawattServer) -> None:
     def did_close(ls: MegawattServer, params: T.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.session.documents.pop(uri, None)
-        ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        ls.send_diagnostics(uri, None, [])
