@@ -30,6 +30,11 @@ class FunctionDef:
     def contains(self, line: int) -> bool:
         return self.first_line <= line <= self.end_line
 
+    def moved(self, lines: int) -> FunctionDef:
+        return FunctionDef(self.qualname, self.name, self.line + lines, self.end_line + lines,
+                           self.name_line + lines, self.name_column, self.name_end_column,
+                           self.first_line + lines)  # fmt: skip
+
 
 def _qualname(node: Node, name: str) -> str:
     parts = [name]
@@ -45,10 +50,11 @@ def _qualname(node: Node, name: str) -> str:
     return ".".join(reversed(parts))
 
 
-def functions(tree: Tree) -> list[FunctionDef]:
-    """Every function and method in source order."""
+def functions(tree: Tree | Node) -> list[FunctionDef]:
+    """Every function and method in source order (of a whole tree, or under one node)."""
     found: list[FunctionDef] = []
-    for _pattern, caps in QueryCursor(_DEFS).matches(tree.root_node):
+    root = tree.root_node if isinstance(tree, Tree) else tree
+    for _pattern, caps in QueryCursor(_DEFS).matches(root):
         node = caps["def"][0]
         name_node = caps["name"][0]
         name = (name_node.text or b"").decode("utf-8", "replace")

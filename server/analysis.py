@@ -17,12 +17,12 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
-from megawatt.analyzers.symbols import functions
+from megawatt.analyzers.symbols import FunctionDef, functions
 from megawatt.model import Finding, Span
 from megawatt.ranking import rank
 from megawatt.server.diagnostics import diagnostics
 from megawatt.server.positions import LineIndex
-from megawatt.server.session import Analysis, HotSpot, Snapshot
+from megawatt.server.session import Analysis, Chunk, HotSpot, Snapshot
 from megawatt.skills import load_skills
 
 DEFINITIONS = ("function_definition", "class_definition", "decorated_definition")
@@ -83,39 +83,47 @@ def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
 
 def _findings(
     snap: Snapshot, ctx: FileContext, previous: Analysis | None, full: bool
-) -> tuple[list[Finding], dict[bytes, tuple[int, int, list[Finding]]], bytes]:
+) -> tuple[list[Finding], list[FunctionDef], dict[bytes, Chunk], bytes]:
     settings = snap.folder.settings
     chunks, module_digest = _chunks(ctx)
     reusable = previous is not None and not full and previous.module_digest == module_digest
     carried: list[Finding] = []
     todo: list[tuple[int, int]] = []
-    by_digest: dict[bytes, tuple[int, int, list[Finding]]] = {}
+    by_digest: dict[bytes, Chunk] = {}
+    defs: list[FunctionDef] = []
     for node, digest in chunks:
-        old = previous.chunks.get(digest) if reusable and previous is not None else None
+        old = previous.chunks.get(digest) if previous is not None else None
         if old is not None:
-            old_byte, old_line, old_findings = old
-            db, dl = node.start_byte - old_byte, node.start_point.row + 1 - old_line
-            moved = [_moved(f, db, dl) for f in old_findings]
+            db, dl = node.start_byte - old.start_byte, node.start_point.row + 1 - old.line
+            # a statement before the edit has not moved: its findings are kept as they are
+            moved_defs = [d.moved(dl) for d in old.defs] if dl else old.defs
+        else:
+            moved_defs = functions(node)
+        defs.extend(moved_defs)
+        if old is not None and reusable:
+            moved = [_moved(f, db, dl) for f in old.findings] if db or dl else old.findings
             carried.extend(moved)
-            by_digest[digest] = (node.start_byte, node.start_point.row + 1, moved)
+            by_digest[digest] = Chunk(node.start_byte, node.start_point.row + 1, moved, moved_defs)
         else:
             todo.append((node.start_byte, node.end_byte))
+            by_digest[digest] = Chunk(node.start_byte, node.start_point.row + 1, [], moved_defs)
     if not reusable:
-        result = analyze_context(ctx, settings.select, settings.ignore)
-        fresh = result.findings
+        fresh = analyze_context(ctx, settings.select, settings.ignore).findings
     else:
         fresh = (
             analyze_context(ctx, settings.select, settings.ignore, todo).findings if todo else []
         )
     starts = [f.span.start_byte for f in fresh]  # fresh findings come sorted by position
     for node, digest in chunks:
-        if digest in by_digest:
+        chunk = by_digest[digest]
+        if chunk.findings or (reusable and digest in previous.chunks):  # type: ignore[union-attr]
             continue
         lo = bisect.bisect_left(starts, node.start_byte)
         hi = bisect.bisect_left(starts, node.end_byte)
-        by_digest[digest] = (node.start_byte, node.start_point.row + 1, fresh[lo:hi])
+        chunk.findings = fresh[lo:hi]
     findings = sorted(carried + fresh, key=lambda f: (f.span.start_byte, f.skill))
-    return findings, by_digest, module_digest
+    defs.sort(key=lambda d: (d.line, d.name_column))
+    return findings, defs, by_digest, module_digest
 
 
 def analyze_snapshot(
@@ -124,8 +132,7 @@ def analyze_snapshot(
     folder = snap.folder
     settings = folder.settings
     ctx = FileContext(snap.path, snap.source, snap.tree)
-    findings, chunks, module_digest = _findings(snap, ctx, previous, full)
-    defs = functions(ctx.tree)
+    findings, defs, chunks, module_digest = _findings(snap, ctx, previous, full)
     skills = load_skills(folder.root)
     opportunities = rank(findings, skills, folder.index, {snap.path: defs})
     hot: list[HotSpot] = []

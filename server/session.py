@@ -46,6 +46,16 @@ class HotSpot:
 
 
 @dataclass
+class Chunk:
+    """One top-level statement of an analysis, kept by its text digest for the next one."""
+
+    start_byte: int
+    line: int
+    findings: list[Finding]
+    defs: list[FunctionDef]
+
+
+@dataclass
 class Analysis:
     version: int | None
     source: bytes
@@ -54,8 +64,8 @@ class Analysis:
     hot: list[HotSpot]
     defs: list[FunctionDef]
     lines: LineIndex
-    # for incremental re-analysis: definition digest → (start byte, line, its findings)
-    chunks: dict[bytes, tuple[int, int, list[Finding]]] = field(default_factory=dict)
+    # for incremental re-analysis: top-level statement digest → where it was, what it held
+    chunks: dict[bytes, Chunk] = field(default_factory=dict)
     module_digest: bytes = b""
     diagnostics: list[dict] = field(default_factory=list)  # type: ignore[type-arg]  # wire form
 
