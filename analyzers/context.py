@@ -38,6 +38,8 @@ class FileContext:
         self._qualnames: dict[int, str] = {}
         # facts a detector derives from the whole file, computed once per file version
         self.memo: dict[object, object] = {}
+        # the file's function definitions as the whole-file analysis matched them
+        self.defs_matches: list[dict[str, list[Node]]] | None = None
 
     # -- positions -------------------------------------------------------------------------
 

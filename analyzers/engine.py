@@ -14,7 +14,7 @@ from tree_sitter import QueryCursor, Tree
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.detector import Captures
-from megawatt.analyzers.registry import compiled
+from megawatt.analyzers.registry import FACTS, compiled
 from megawatt.analyzers.suppress import suppressions
 from megawatt.model import Finding
 
@@ -55,6 +55,8 @@ def analyze_context(
     if not wanted:
         return result
     per_detector: dict[int, list[Captures]] = {i: [] for i in wanted}
+    if ranges is None:
+        ctx.defs_matches = []
     cursor = QueryCursor(comp.query)
     for start, end in ranges if ranges is not None else [(0, len(ctx.source) + 1)]:
         cursor.set_byte_range(start, end)
@@ -66,6 +68,10 @@ def analyze_context(
             ):
                 continue
             owner = comp.owner[pattern]
+            if owner == FACTS:
+                if ctx.defs_matches is not None:
+                    ctx.defs_matches.append(captures)
+                continue
             bucket = per_detector.get(owner)
             if bucket is not None:
                 bucket.append(captures)

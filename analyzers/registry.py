@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import pkgutil
 import threading
@@ -12,6 +13,11 @@ from tree_sitter import Query
 
 from megawatt.analyzers.detector import Detector
 from megawatt.analyzers.parsing import PYTHON
+from megawatt.analyzers.symbols import DEFS_SOURCE
+
+# owner of the patterns that gather facts for everyone (the file's function definitions) rather
+# than matches for one detector: the scan reads them from the same single pass over the tree
+FACTS = -1
 
 
 def _detector_classes() -> list[type[Detector]]:
@@ -55,23 +61,45 @@ def compiled() -> CompiledDetectors:
     with _lock:
         detectors: list[Detector] = []
         sources: list[str] = []
-        owner: list[int] = []
         errors: list[str] = []
         for cls in _detector_classes():
-            # one broken detector (a missing or invalid .scm) must not take the others down
             try:
                 det = cls()
-                src = det.query_source()
-                count = Query(PYTHON, src).pattern_count
+                sources.append(det.query_source())
+                detectors.append(det)
             except Exception as err:
                 errors.append(f"{getattr(cls, 'id', cls.__name__)}: cannot load: {err}")
-                continue
-            owner.extend([len(detectors)] * count)
-            detectors.append(det)
-            sources.append(src)
-        return CompiledDetectors(
-            tuple(detectors), Query(PYTHON, "\n".join(sources)), tuple(owner), tuple(errors)
-        )
+        try:
+            query, owner = _combine([*sources, DEFS_SOURCE])
+        except Exception:
+            # one broken detector (an invalid .scm) must not take the others down: find it
+            kept: list[int] = []
+            for i, (det, src) in enumerate(zip(detectors, sources, strict=True)):
+                try:
+                    Query(PYTHON, src)
+                    kept.append(i)
+                except Exception as err:
+                    errors.append(f"{det.id}: cannot load: {err}")
+            detectors = [detectors[i] for i in kept]
+            sources = [sources[i] for i in kept]
+            query, owner = _combine([*sources, DEFS_SOURCE])
+        return CompiledDetectors(tuple(detectors), query, owner, tuple(errors))
+
+
+def _combine(sources: list[str]) -> tuple[Query, tuple[int, ...]]:
+    """One query of every source; each pattern's owner found by where its text starts (the
+    last source is the facts' own)."""
+    query = Query(PYTHON, "\n".join(sources))
+    starts, at = [], 0
+    for src in sources:
+        starts.append(at)
+        at += len(src.encode("utf-8")) + 1
+    last = len(sources) - 1
+    owner = []
+    for i in range(query.pattern_count):
+        index = bisect.bisect_right(starts, query.start_byte_for_pattern(i)) - 1
+        owner.append(FACTS if index == last else index)
+    return query, tuple(owner)
 
 
 def detector_ids() -> tuple[str, ...]:

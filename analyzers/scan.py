@@ -129,7 +129,7 @@ def analyze_source(
         path=path,
         digest=digest_of(source),
         findings=findings,
-        functions=functions(ctx.tree),
+        functions=functions(ctx.tree, ctx.defs_matches),
         errors=result.errors,
         lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
     )

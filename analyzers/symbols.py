@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
 from megawatt.analyzers.parsing import PYTHON, parse
 
-_DEFS = Query(PYTHON, "(function_definition name: (identifier) @name) @def")
+DEFS_SOURCE = "(function_definition name: (identifier) @name) @def"
+_DEFS = Query(PYTHON, DEFS_SOURCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,16 @@ def _qualname(node: Node, name: str) -> str:
     return ".".join(reversed(parts))
 
 
-def functions(tree: Tree | Node) -> list[FunctionDef]:
-    """Every function and method in source order (of a whole tree, or under one node)."""
+def functions(
+    tree: Tree | Node, matches: Iterable[dict[str, list[Node]]] | None = None
+) -> list[FunctionDef]:
+    """Every function and method in source order (of a whole tree, or under one node); from
+    `DEFS_SOURCE` matches already made, when the caller has them."""
     found: list[FunctionDef] = []
-    root = tree.root_node if isinstance(tree, Tree) else tree
-    for _pattern, caps in QueryCursor(_DEFS).matches(root):
+    if matches is None:
+        root = tree.root_node if isinstance(tree, Tree) else tree
+        matches = (caps for _pattern, caps in QueryCursor(_DEFS).matches(root))
+    for caps in matches:
         node = caps["def"][0]
         name_node = caps["name"][0]
         name = (name_node.text or b"").decode("utf-8", "replace")
