@@ -20,6 +20,28 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+DEFAULT_MODEL = "claude-sonnet-4-6"
+
+
+class LlmSettings(BaseModel):
+    """`[tool.megawatt.llm]`: AI fixes. Off until enabled; the API key is never a setting (it
+    comes from ANTHROPIC_API_KEY or the editor's secret storage)."""
+
+    model_config = ConfigDict(
+        alias_generator=_kebab, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    enabled: bool = Field(default=False, description="Send code to the model to generate fixes.")
+    model: str = Field(default=DEFAULT_MODEL, min_length=1, description="Claude model id.")
+    max_tokens: int = Field(default=4096, ge=256, le=64000, description="Per model answer.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds per model request.")
+    max_steps: int = Field(default=8, ge=1, le=30, description="Model turns per candidate.")
+    token_budget: int = Field(
+        default=80000, ge=1000, description="Input + output tokens one fix may use in all."
+    )
+    test_timeout: float = Field(default=120.0, gt=0, description="Seconds for the tests' run.")
+
+
 class Settings(BaseModel):
     """Project settings; every field has a default so an empty table is valid."""
 
@@ -50,6 +72,7 @@ class Settings(BaseModel):
         default_factory=list,
         description="The command the editor's 'Record profile' runs (under `megawatt profile run`).",
     )
+    llm: LlmSettings = Field(default_factory=LlmSettings, description="AI fixes.")
 
     @field_validator("profiler")
     @classmethod
@@ -74,8 +97,7 @@ def known_keys() -> set[str]:
 def parse_settings(table: dict[str, Any], where: str) -> tuple[Settings, list[str]]:
     """The settings in `table`, and warnings for keys Megawatt does not know."""
     known = known_keys()
-    # sub-tables such as [tool.megawatt.llm] belong to later parts and are not unknown keys
-    unknown = sorted(k for k, v in table.items() if k not in known and not isinstance(v, dict))
+    unknown = sorted(k for k in table if k not in known)
     warnings = [f"{where}: unknown key {k!r} in [tool.megawatt] (ignored)" for k in unknown]
     try:
         settings = Settings.model_validate({k: v for k, v in table.items() if k in known})

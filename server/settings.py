@@ -20,7 +20,11 @@ from megawatt.errors import ConfigError
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # editor-only keys that are not project settings
-EDITOR_KEYS = {"workspace", "interpreter", "path", "trace", "showNotifications", "llm", "cwd"}
+EDITOR_KEYS = {"workspace", "interpreter", "path", "trace", "showNotifications", "cwd"}
+
+
+def _snake(key: str) -> str:
+    return _CAMEL.sub("_", key).lower().replace("-", "_")
 
 
 def normalise(raw: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +32,10 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in raw.items():
         if key in EDITOR_KEYS:
             continue
-        out[_CAMEL.sub("_", key).lower().replace("-", "_")] = value
+        if key == "llm" and isinstance(value, dict):
+            # the API key never travels in settings: it is dropped here, not merged
+            value = {_snake(k): v for k, v in value.items() if _snake(k) != "api_key"}
+        out[_snake(key)] = value
     return out
 
 
@@ -63,6 +70,8 @@ def resolve(root: Path, *layers: dict[str, Any]) -> tuple[Settings, list[str]]:
             if key not in known:
                 problems.append(f"editor setting {key!r} is not a Megawatt setting (ignored)")
                 continue
+            if key == "llm" and isinstance(value, dict):
+                value = {**merged.get("llm", {}), **value}  # per key over [tool.megawatt.llm]
             candidate = {**merged, key: value}
             try:
                 Settings.model_validate(candidate)

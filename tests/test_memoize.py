@@ -223,9 +223,6 @@ def test_traps_that_look_memoizable() -> None:
         return n if n < 2 else changes_dict_global(n - 1) + changes_dict_global(n - 2)
 
     class Tree:
-        def fib(self, n):
-            return n if n < 2 else self.fib(n - 1) + self.fib(n - 2)
-
         @classmethod
         def cfib(cls, n):
             return n if n < 2 else cls.cfib(n - 1) + cls.cfib(n - 2)
@@ -424,3 +421,32 @@ def test_suppression_and_half_typed_file() -> None:
         return n if n < 2 else broken(n - 1) + broken(n - 2)
     """
     assert lines(src, SKILL) == [5]
+
+
+def test_instance_methods_get_a_finding_but_no_decorator() -> None:
+    # a method's cache must be per instance (a judgement for the AI fix); @functools.cache on
+    # it would keep every instance alive, so no deterministic fix is offered
+    src = """
+    class Aligner:
+        def __init__(self, gap):
+            self.gap = gap
+
+        def distance(self, a: str, b: str) -> int:
+            if not a or not b:
+                return (len(a) + len(b)) * self.gap
+            if a[0] == b[0]:
+                return self.distance(a[1:], b[1:])
+            return self.gap + min(self.distance(a[1:], b), self.distance(a, b[1:]))
+
+        def walk(self, node):                # structural: nothing repeats
+            return 0 if node is None else self.walk(node.left) + self.walk(node.right)
+
+        def counts(self, n):                 # writes the instance
+            self.calls = n
+            return n if n < 2 else self.counts(n - 1) + self.counts(n - 2)
+    """
+    found = findings(src, SKILL)
+    assert [(f.function, f.span.line) for f in found] == [("Aligner.distance", 6)]
+    assert ("instance_method", "self") in found[0].evidence
+    assert "per instance" in found[0].message
+    assert found[0].fix is None

@@ -363,6 +363,8 @@ class Prover:
         self._facts: ModuleFacts | None = None
         self._done: dict[int, Verdict] = {}
         self._busy: set[int] = set()
+        # function id → its `self` name, for instance methods that call themselves as self.f()
+        self.receivers: dict[int, str] = {}
 
     @property
     def facts(self) -> ModuleFacts:
@@ -595,8 +597,10 @@ class Prover:
                 and method == name
                 and obj is not None
                 and obj.type == "identifier"
-                and text(obj) == class_name
-                and class_name not in local
+                and (
+                    (text(obj) == class_name and class_name not in local)
+                    or text(obj) == self.receivers.get(fn.id)
+                )
             ):
                 verdict.self_calls.append(call)
                 return ""
@@ -907,6 +911,9 @@ class Candidate:
     verdict: Verdict
     params: dict[str, str]
     steps: tuple[Node, ...]  # recursive calls whose arguments step from the parameters
+    # an instance method's `self`: no decorator can cache it safely (it would keep every
+    # instance alive and share results across instances), so the fix needs judgement
+    receiver: str | None = None
 
     @property
     def recursive(self) -> bool:
@@ -1027,9 +1034,14 @@ def candidate(
     """The function as a memoization candidate, with its purity verdict; None when it is not."""
     decorators = _decorators(decorated)
     class_name: str | None = None
+    receiver: str | None = None
     if class_node is not None:
-        if decorators != ["staticmethod"]:
-            return None  # methods and classmethods: a cache would keep self/cls alive
+        if not decorators:
+            receiver = _first_parameter(fn)
+            if receiver is None:
+                return None
+        elif decorators != ["staticmethod"]:
+            return None  # classmethods and wrapped methods: the analysis cannot see through
         class_name = text(class_node.child_by_field_name("name"))
         if class_node.parent is None or class_node.parent.type != "module":
             return None  # a nested class: its name is not a global the recursion can use
@@ -1042,11 +1054,17 @@ def candidate(
     if body is None:
         return None
     src = ctx.source[body.start_byte : body.end_byte]
-    if class_name is None:
+    owner = receiver or class_name
+    if owner is None:
         recursive = _calls_name(src, name.encode())
     else:
-        recursive = _calls_name(src, name.encode(), class_name.encode())
+        recursive = _calls_name(src, name.encode(), owner.encode())
+    if receiver is not None and not recursive:
+        return None  # a method: only the strong case (overlapping self-recursion) is reported
     params, problem = prover.params(fn)
+    if receiver is not None:
+        params.pop(receiver, None)
+        prover.receivers[fn.id] = receiver
     if problem is not None or not params:
         return None
     # the weak case (not recursive): every parameter annotated hashable, and a loop to save
@@ -1056,7 +1074,7 @@ def candidate(
         return None
     # cheap syntactic filters before the purity proof: stepping recursion, or repeated calls
     if recursive:
-        calls = _self_calls(body, name, class_name)
+        calls = _self_calls(body, name, owner)
         stepping = [c for c in calls if _step_like(c, params) and not _threads_state(c, params)]
         if not stepping:
             return None  # structural recursion (trees, divide and conquer): nothing repeats
@@ -1067,8 +1085,10 @@ def candidate(
         return None  # no overlap inside, and nothing in the file calls it repeatedly
     if class_name is None and prover.facts.kinds.get(name) != "function":
         return None  # the name is rebound at module level: calls may not reach this function
-    if class_name is not None and (
-        "staticmethod" in prover.facts.kinds or prover.facts.kinds.get(class_name) != "class"
+    if (
+        class_name is not None
+        and receiver is None
+        and ("staticmethod" in prover.facts.kinds or prover.facts.kinds.get(class_name) != "class")
     ):
         return None  # `staticmethod` rebound, or the class name is: `C.f(...)` may not reach f
     verdict = prover.verdict(fn, class_name)
@@ -1085,10 +1105,16 @@ def candidate(
         not verdict.has_loop or any(k != "hashable" for k in params.values())
     ):
         return None
-    cand = Candidate(fn, name_node, class_name, verdict, params, steps)
+    cand = Candidate(fn, name_node, class_name, verdict, params, steps, receiver)
     if not cand.branching and not _called_again(ctx, fn, name, class_name):
         return None
     return cand
+
+
+def _first_parameter(fn: Node) -> str | None:
+    params = fn.child_by_field_name("parameters")
+    first = params.named_children[0] if params is not None and params.named_children else None
+    return text(first) if first is not None and first.type == "identifier" else None
 
 
 def _self_calls(body: Node, name: str, class_name: str | None) -> list[Node]:
@@ -1198,10 +1224,18 @@ class Memoize(Detector):
                 if calls >= 2
                 else f"{name}() calls itself in a loop"
             )
-            message = (
-                f"{what}, so the same arguments are recomputed exponentially often; it is pure "
-                f"(no writes, no I/O, immutable result): cache it with @functools.cache"
-            )
+            if cand.receiver is not None:
+                message = (
+                    f"{what}, so the same arguments are recomputed exponentially often; it "
+                    "writes nothing and returns an immutable value: cache it per instance "
+                    "(@functools.cache on a method would keep every instance alive), if the "
+                    f"attributes of {cand.receiver} it reads do not change"
+                )
+            else:
+                message = (
+                    f"{what}, so the same arguments are recomputed exponentially often; it is "
+                    "pure (no writes, no I/O, immutable result): cache it with @functools.cache"
+                )
             confidence = 0.9 if hashable and not v.mutable_reads else 0.8
         elif cand.recursive:
             message = (
@@ -1226,6 +1260,9 @@ class Memoize(Detector):
         ]
         if v.mutable_reads:
             evidence.append(("reads_globals", ", ".join(v.mutable_reads)))
+        if cand.receiver is not None:
+            evidence.append(("instance_method", cand.receiver))
+            confidence = min(confidence, 0.7)  # instance state may change between calls
         return self.finding(
             ctx,
             cand.name,

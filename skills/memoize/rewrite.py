@@ -69,8 +69,8 @@ def _top_level_binding(ctx: FileContext, name: str) -> tuple[str | None, bool]:
 
 def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
     cand = _locate(ctx, finding)
-    if cand is None:
-        return None
+    if cand is None or cand.receiver is not None:
+        return None  # an instance method needs a per-instance cache: a judgement, not a rewrite
     v = cand.verdict
     name = text(cand.name)
     recursive = bool(v.self_calls)
