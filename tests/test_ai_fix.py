@@ -5,6 +5,9 @@ the reason, and the user's files are never touched."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,3 +201,37 @@ def test_off_until_enabled_and_no_key(
     nokey = run(project)
     assert not nokey.ok and "ANTHROPIC_API_KEY" in nokey.reason
     assert fake.requests == []  # nothing left the machine
+
+
+def _cli(args: list[str], cwd: Path, fake: FakeAnthropic) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "test-key"}
+    return subprocess.run(
+        [sys.executable, "-m", "megawatt", "fix", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_cli_shows_phases_and_the_validated_diff(project: Path, fake: FakeAnthropic) -> None:
+    fake.add(P.read_source(), P.submit(P.GOOD))
+    before = project.read_bytes()
+    run_ = _cli(["align.py", "--line", str(P.DEF_LINE), "--ai"], project.parent, fake)
+    assert run_.returncode == 1, run_.stderr  # a change is pending, as with a plain `fix`
+    assert "+        cache = self.__dict__.setdefault" in run_.stdout
+    assert "… gathering context" in run_.stderr and "… validating the candidate" in run_.stderr
+    assert "✓ opportunity gone ✓ 3 tests" in run_.stderr
+    assert project.read_bytes() == before
+    # the same fix again comes from the cache, and --write applies it
+    wrote = _cli(["align.py", "--line", str(P.DEF_LINE), "--ai", "--write"], project.parent, fake)
+    assert wrote.returncode == 0 and "(cached)" in wrote.stderr
+    assert "_distance_cache" in project.read_text() and len(fake.message_requests) == 2
+    shown = _cli(["--last-request"], project.parent, fake)
+    assert json.loads(shown.stdout)["model"] == "claude-sonnet-4-6"
+
+
+def test_cli_says_why_there_is_no_fix(project: Path, fake: FakeAnthropic) -> None:
+    fake.add(P.read_source(), P.submit(P.OUTSIDE), P.submit(P.OUTSIDE))
+    run_ = _cli(["align.py", "--line", str(P.DEF_LINE), "--ai"], project.parent, fake)
+    assert run_.returncode == 2 and "no AI fix offered" in run_.stderr
+    assert "exactly one function definition" in run_.stderr
+    wrong = _cli(["align.py", "--line", "2", "--ai"], project.parent, fake)
+    assert wrong.returncode == 2 and "no opportunity on this line" in wrong.stderr

@@ -14,17 +14,50 @@ EXIT_OK, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", help="Only these skill ids (comma-separated).")
 @click.option("--ignore", help="Not these skill ids (comma-separated).")
 @click.option("--diff", "mode", flag_value="diff", default=True, help="Show the changes (default).")
 @click.option("--write", "mode", flag_value="write", help="Write the changes to the files.")
 @click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe (each says why).")
+@click.option(
+    "--ai", is_flag=True, help="Ask Claude for a validated fix of the opportunity at --line."
+)
+@click.option("--line", type=click.IntRange(min=1), help="With --ai: the opportunity's line.")
+@click.option("--skill", help="With --ai: which opportunity on the line.")
+@click.option("--fresh", is_flag=True, help="With --ai: a new candidate, not the cached one.")
+@click.option("--last-request", is_flag=True, help="Print the last request sent to the model.")
 def fix(
-    paths: tuple[Path, ...], select: str | None, ignore: str | None, mode: str, unsafe: bool
+    paths: tuple[Path, ...],
+    select: str | None,
+    ignore: str | None,
+    mode: str,
+    unsafe: bool,
+    ai: bool,
+    line: int | None,
+    skill: str | None,
+    fresh: bool,
+    last_request: bool,
 ) -> None:
     """Apply the safe deterministic fixes in PATHS. Files are written only with --write, and
-    only when the result still parses and compiles."""
+    only when the result still parses and compiles.
+
+    With --ai, PATH and --line name one opportunity; Claude proposes a fix, which is offered
+    only after it parses, compiles, keeps ruff's style, removes the opportunity, stays inside
+    the function, and passes the tests that exercise it (speed measured). Code is sent only when
+    [tool.megawatt.llm] enabled = true; the key comes from ANTHROPIC_API_KEY."""
+    from megawatt.cli.fix_ai import fix_with_ai, show_last_request
+
+    if last_request:
+        show_last_request()
+    if not paths:
+        raise click.UsageError("give at least one PATH")
+    if ai:
+        if len(paths) != 1 or line is None:
+            raise click.UsageError("--ai takes one PATH and --line N")
+        fix_with_ai(paths[0], line, skill, mode, fresh)
+    elif line is not None or skill is not None or fresh:
+        raise click.UsageError("--line, --skill and --fresh go with --ai")
     from megawatt.analyzers.files import discover
     from megawatt.config import find_project_root, load_settings
     from megawatt.errors import MegawattError
