@@ -31,7 +31,7 @@ from megawatt.fixes.guardrails import (
 from megawatt.model import Finding
 from megawatt.tools import FindTestsInput, ToolContext, ToolError, find_tests
 
-__all__ = ["AiOutcome", "cache_dir", "last_request", "resolve_ai_fix"]
+__all__ = ["AiOutcome", "cache_dir", "cached_fix", "last_request", "resolve_ai_fix"]
 
 Progress = Callable[[str], None]
 
@@ -104,6 +104,15 @@ def _store(key: str, outcome: AiOutcome) -> None:
         (cache_dir() / f"{key}.json").write_text(json.dumps(outcome.to_json()), encoding="utf-8")
     except OSError:
         pass
+
+
+def cached_fix(
+    ctx: ToolContext, source: bytes, finding: Finding, settings: LlmSettings
+) -> AiOutcome | None:
+    """The validated fix already made for this text and opportunity, if any."""
+    skill = ctx.skills.get(finding.skill)
+    version = skill.meta.version if skill is not None else 0
+    return _cached(_cache_key(source, finding, version, settings.model))
 
 
 def _behaviour(

@@ -43,6 +43,7 @@ FEATURES = (
     "megawatt.server.requests.hover",
     "megawatt.server.requests.inlay_hint",
     "megawatt.server.requests.commands",
+    "megawatt.server.requests.ai_fix",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,6 +15,7 @@ from megawatt.fixes.deterministic import fix_for
 from megawatt.fixes.fixall import fix_source
 from megawatt.model import Edit, Finding
 from megawatt.server.edits import text_edits, whole_document, workspace_edit
+from megawatt.server.requests.ai_fix import ai_actions, resolve_ai
 from megawatt.server.server import MegawattServer, guarded
 from megawatt.server.session import Analysis, DocumentState
 from megawatt.skills import load_skills
@@ -140,6 +141,7 @@ def register(server: MegawattServer) -> None:
                             edit=fix[1],
                         )
                     )
+                actions.extend(ai_actions(ls, state, analysis, finding, diag))
                 actions.append(
                     T.CodeAction(
                         title=f"Ignore {finding.skill} on this line",
@@ -166,8 +168,10 @@ def register(server: MegawattServer) -> None:
 
     @server.feature(T.CODE_ACTION_RESOLVE)
     @guarded(server, "resolving a code action")
-    def resolve(ls: MegawattServer, action: T.CodeAction) -> T.CodeAction:
+    async def resolve(ls: MegawattServer, action: T.CodeAction) -> T.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
+        if data.get("action") == "ai":
+            return await resolve_ai(ls, action)
         state = ls.session.documents.get(str(data.get("uri")))
         if state is None or state.analysis is None:
             return action
