@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests import ai_project as P
+from tests.fake_anthropic import FakeAnthropic
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("nvim_apply_fix.lua")
+AI_SCRIPT = Path(__file__).with_name("nvim_ai_fix.lua")
 
 
 def nvim() -> str:
@@ -23,10 +27,18 @@ def nvim() -> str:
     return found
 
 
-def run_nvim(workspace: Path, file: Path, code: str, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+def run_nvim(
+    workspace: Path,
+    file: Path,
+    code: str,
+    tmp_path: Path,
+    script: Path = SCRIPT,
+    extra_env: dict[str, str] | None = None,
+) -> dict:  # type: ignore[type-arg]
     out = tmp_path / f"nvim-{code}.json"
     env = {
         **os.environ,
+        **(extra_env or {}),
         "MEGAWATT_TEST_OUT": str(out),
         "MEGAWATT_TEST_CODE": code,
         "MEGAWATT_NVIM_CONFIG": str(REPO / "editors" / "neovim"),
@@ -36,8 +48,8 @@ def run_nvim(workspace: Path, file: Path, code: str, tmp_path: Path) -> dict:  #
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
     proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(SCRIPT), str(file)],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=90, check=False,
+        [nvim(), "--headless", "--clean", "-u", str(script), str(file)],
+        cwd=workspace, env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert out.exists(), (
         f"nvim wrote no result (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
@@ -72,3 +84,31 @@ def test_memoize_fix_applied_in_neovim(workspace: Path, tmp_path: Path) -> None:
     at = lines.index("def edit_distance(a: str, b: str) -> int:")
     assert lines[at - 1].startswith("@functools.")
     assert "import functools" in lines
+
+
+def test_ai_fix_with_progress_in_neovim(tmp_path: Path) -> None:
+    # a user in Neovim asks for an AI fix, sees progress, and gets a validated edit
+    root = tmp_path / "proj"
+    path = P.write_project(root)
+    with FakeAnthropic() as fake:
+        fake.add(P.read_source(), P.submit(P.GOOD))
+        env = {
+            "ANTHROPIC_BASE_URL": fake.base_url,
+            "ANTHROPIC_API_KEY": "test-key",
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        }
+        result = run_nvim(root, path, "memoize", tmp_path, AI_SCRIPT, env)
+    assert "error" not in result, result
+    assert "Generate fix with Claude: memoize in Aligner.distance" in result["actions"]
+    assert result["applied"]
+    text = "\n".join(result["lines"])
+    assert 'cache = self.__dict__.setdefault("_distance_cache", {})' in text
+    assert path.read_text() == P.MODULE  # applied to the buffer, not written behind the user
+    progress = result["progress"]
+    assert progress[0]["kind"] == "begin"
+    assert progress[0]["title"] == "Megawatt: Claude fix for Aligner.distance"
+    messages = [p.get("message") for p in progress]
+    assert "validating the candidate" in messages
+    assert any(m and m.startswith("running 3 test") for m in messages)
+    assert progress[-1]["kind"] == "end"
