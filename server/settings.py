@@ -34,7 +34,12 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if key == "llm" and isinstance(value, dict):
             # the API key never travels in settings: it is dropped here, not merged
-            value = {_snake(k): v for k, v in value.items() if _snake(k) != "api_key"}
+            # an unset editor value (VS Code sends "" for the model) leaves the project's
+            value = {
+                _snake(k): v
+                for k, v in value.items()
+                if _snake(k) != "api_key" and v is not None and v != ""
+            }
         out[_snake(key)] = value
     return out
 

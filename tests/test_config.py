@@ -50,3 +50,24 @@ def test_project_root_is_found_upwards(tmp_path: Path) -> None:
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     assert find_project_root(deep) == tmp_path.resolve()
+
+
+def test_llm_settings_from_the_project_and_the_editor(tmp_path: Path) -> None:
+    from megawatt.server.settings import resolve
+
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.megawatt.llm]\nmodel = 'claude-opus-4-8'\nmax-tokens = 2000\n"
+    )
+    base, problems = resolve(tmp_path)
+    assert not base.llm.enabled and base.llm.model == "claude-opus-4-8" and problems == []
+    # VS Code sends every key, an unset model as "": the project's model stays
+    editor = {"llm": {"enabled": True, "model": "", "apiKey": "sk-ant-never-a-setting"}}
+    settings, problems = resolve(tmp_path, editor)
+    assert settings.llm.enabled and settings.llm.model == "claude-opus-4-8"
+    assert settings.llm.max_tokens == 2000 and problems == []
+    assert "sk-ant" not in settings.model_dump_json()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "pyproject.toml").write_text("[tool.megawatt.llm]\nenabled = 'yes please'\n")
+    with pytest.raises(ConfigError, match=r"llm\.enabled"):
+        load_settings(bad)
