@@ -17,6 +17,7 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
+from megawatt.analyzers.parsing import parse
 from megawatt.analyzers.symbols import FunctionDef, functions
 from megawatt.model import Finding, Span
 from megawatt.ranking import rank
@@ -45,24 +46,27 @@ def _binds(node: Node) -> bool:
     return True
 
 
-def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes]], bytes]:
-    """(top-level definitions with their text digest), and a digest of everything else."""
-    defs: list[tuple[Node, bytes]] = []
+def digest_of(text: bytes) -> bytes:
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes, bool]], bytes]:
+    """Every top-level statement with its text digest and whether it states a module fact, and
+    a digest of all the facts."""
+    out: list[tuple[Node, bytes, bool]] = []
     rest = hashlib.blake2b(digest_size=16)
     for child in ctx.tree.root_node.children:
-        text = ctx.source[child.start_byte : child.end_byte]
         if child.type == "comment":
             continue
+        text = ctx.source[child.start_byte : child.end_byte]
         # every top-level statement is a chunk whose findings can be carried over; the ones
-        # that are not definitions also make up the module digest
-        defs.append((child, hashlib.blake2b(text, digest_size=16).digest()))
-        if child.type in DEFINITIONS:
-            continue
-        if _binds(child):
-            # a half-typed statement is analysed on its own; it does not reset everything else
+        # that are not definitions and bind names make up the module digest
+        fact = child.type not in DEFINITIONS and _binds(child)
+        out.append((child, digest_of(text), fact))
+        if fact:
             rest.update(text)
             rest.update(b"\0")
-    return defs, rest.digest()
+    return out, rest.digest()
 
 
 def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
@@ -83,30 +87,33 @@ def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
 
 def _findings(
     snap: Snapshot, ctx: FileContext, previous: Analysis | None, full: bool
-) -> tuple[list[Finding], list[FunctionDef], dict[bytes, Chunk], bytes]:
+) -> tuple[list[Finding], list[FunctionDef], list[Chunk], bytes]:
     settings = snap.folder.settings
     chunks, module_digest = _chunks(ctx)
     reusable = previous is not None and not full and previous.module_digest == module_digest
     carried: list[Finding] = []
     todo: list[tuple[int, int]] = []
-    by_digest: dict[bytes, Chunk] = {}
+    order: list[Chunk] = []
     defs: list[FunctionDef] = []
-    for node, digest in chunks:
+    for node, digest, fact in chunks:
         old = previous.chunks.get(digest) if previous is not None else None
+        line = node.start_point.row + 1
         if old is not None:
-            db, dl = node.start_byte - old.start_byte, node.start_point.row + 1 - old.line
+            db, dl = node.start_byte - old.start_byte, line - old.line
             # a statement before the edit has not moved: its findings are kept as they are
             moved_defs = [d.moved(dl) for d in old.defs] if dl else old.defs
         else:
             moved_defs = functions(node)
         defs.extend(moved_defs)
-        if old is not None and reusable:
-            moved = [_moved(f, db, dl) for f in old.findings] if db or dl else old.findings
-            carried.extend(moved)
-            by_digest[digest] = Chunk(node.start_byte, node.start_point.row + 1, moved, moved_defs)
+        chunk = Chunk(node.start_byte, node.end_byte, line, [], moved_defs, digest, fact)
+        # a quick analysis saw the statement without the rest of the module: look again
+        if old is not None and reusable and not old.partial:
+            chunk.findings = [_moved(f, db, dl) for f in old.findings] if db or dl else old.findings
+            carried.extend(chunk.findings)
         else:
             todo.append((node.start_byte, node.end_byte))
-            by_digest[digest] = Chunk(node.start_byte, node.start_point.row + 1, [], moved_defs)
+            chunk.partial = True  # filled from the fresh findings below
+        order.append(chunk)
     if not reusable:
         fresh = analyze_context(ctx, settings.select, settings.ignore).findings
     else:
@@ -114,25 +121,42 @@ def _findings(
             analyze_context(ctx, settings.select, settings.ignore, todo).findings if todo else []
         )
     starts = [f.span.start_byte for f in fresh]  # fresh findings come sorted by position
-    for node, digest in chunks:
-        chunk = by_digest[digest]
-        if chunk.findings or (reusable and digest in previous.chunks):  # type: ignore[union-attr]
+    for chunk in order:
+        if not chunk.partial:
             continue
-        lo = bisect.bisect_left(starts, node.start_byte)
-        hi = bisect.bisect_left(starts, node.end_byte)
+        lo = bisect.bisect_left(starts, chunk.start_byte)
+        hi = bisect.bisect_left(starts, chunk.end_byte)
         chunk.findings = fresh[lo:hi]
+        chunk.partial = False
     findings = sorted(carried + fresh, key=lambda f: (f.span.start_byte, f.skill))
     defs.sort(key=lambda d: (d.line, d.name_column))
-    return findings, defs, by_digest, module_digest
+    return findings, defs, order, module_digest
 
 
 def analyze_snapshot(
     snap: Snapshot, previous: Analysis | None = None, full: bool = True
 ) -> Analysis:
+    """The settled analysis: the whole file parsed (incrementally from the snapshot's edited
+    tree), statements whose text changed analysed with the whole module in view."""
+    tree = parse(snap.source, snap.tree) if snap.tree is not None else parse(snap.source)
+    ctx = FileContext(snap.path, snap.source, tree)
+    findings, defs, order, module_digest = _findings(snap, ctx, previous, full)
+    analysis = assemble(snap, findings, defs, order, module_digest)
+    analysis.tree = tree
+    return analysis
+
+
+def assemble(
+    snap: Snapshot,
+    findings: list[Finding],
+    defs: list[FunctionDef],
+    order: list[Chunk],
+    module_digest: bytes,
+    settled: bool = True,
+) -> Analysis:
+    """Findings and definitions → the ranked, profiled analysis with its wire diagnostics."""
     folder = snap.folder
     settings = folder.settings
-    ctx = FileContext(snap.path, snap.source, snap.tree)
-    findings, defs, chunks, module_digest = _findings(snap, ctx, previous, full)
     skills = load_skills(folder.root)
     opportunities = rank(findings, skills, folder.index, {snap.path: defs})
     hot: list[HotSpot] = []
@@ -163,8 +187,10 @@ def analyze_snapshot(
         hot=hot,
         defs=defs,
         lines=LineIndex(snap.source, snap.encoding),
-        chunks=chunks,
+        chunks={c.digest: c for c in order},
+        order=order,
         module_digest=module_digest,
+        settled=settled,
     )
     unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
     analysis.diagnostics = diagnostics(snap.uri, analysis, skills, unit)

@@ -1,10 +1,13 @@
 """`MegawattServer`: the pygls server, its scheduler, and the one list of feature modules.
 
-Notifications update the `Session` on the event loop (apply the edit, edit the tree). Analysis
-starts at once and runs on a dedicated single-thread executor against a snapshot; edits made
-meanwhile are coalesced into one analysis of the newest version when it ends. A result is
-published only if the document is still at that version, so stale results never land over fresh
-ones. Every handler goes through `guarded`: a failure is logged, the user is told once
+Notifications update the `Session` on the event loop (apply the edit, edit the tree; no parse).
+Analysis starts at once and runs on a dedicated single-thread executor against a snapshot; edits
+made meanwhile are coalesced into one analysis of the newest version when it ends. A keystroke
+gets the quick pass (server/quick.py: the statements around the edit, parsed and analysed on
+their own with the module's facts); once edits pause for SETTLE_SECONDS, the settled pass
+(server/analysis.py: the whole file re-parsed incrementally, changed statements analysed with the
+whole module in view) replaces it. A result is published only if the document is still at that
+version, so stale results never land over fresh ones. Every handler goes through `guarded`: a failure is logged, the user is told once
 per handler, and the server goes on.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import importlib
 import inspect
 import logging
@@ -29,9 +33,11 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.uris import to_fs_path
 
 from megawatt import __version__
-from megawatt.server.session import Analysis, FolderState, Session
+from megawatt.server.session import Analysis, FolderState, Session, Snapshot
 
 log = logging.getLogger("megawatt.server")
+# after a quick pass, the whole-file pass runs once the edits have paused this long
+SETTLE_SECONDS = 0.2
 
 # one module per LSP message (or a small family of them); each exposes register(server)
 FEATURES = (
@@ -89,6 +95,7 @@ class MegawattServer(LanguageServer):
         # documents whose analysis is on the worker, and those edited again meanwhile
         self._running: set[str] = set()
         self._dirty: set[str] = set()
+        self._settling: dict[str, asyncio.TimerHandle] = {}
 
     # -- failures --------------------------------------------------------------------------
 
@@ -164,16 +171,17 @@ class MegawattServer(LanguageServer):
         """Analyse `uri` soon. No fixed debounce: edits that arrive while an analysis of the
         document runs are coalesced into one analysis of the newest version when it ends."""
         loop = asyncio.get_event_loop()
-        pending = self._pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
+        for timers in (self._pending, self._settling):
+            pending = timers.pop(uri, None)
+            if pending is not None:
+                pending.cancel()
         # call_later(0) still lets every change already read from the client apply first
         self._pending[uri] = loop.call_later(delay, self._start_analysis, uri)
 
-    def _start_analysis(self, uri: str) -> None:
+    def _start_analysis(self, uri: str, settle: bool = False) -> None:
         from megawatt.server.analysis import analyze_snapshot
 
-        self._pending.pop(uri, None)
+        (self._settling if settle else self._pending).pop(uri, None)
         state = self.session.documents.get(uri)
         if state is None:
             return
@@ -191,7 +199,11 @@ class MegawattServer(LanguageServer):
         loop = asyncio.get_event_loop()
         previous, full = state.previous, state.full
         state.full = False
-        future = loop.run_in_executor(self.analysis_pool, analyze_snapshot, snap, previous, full)
+        if settle or full or previous is None:
+            job = functools.partial(analyze_snapshot, snap, previous, full)
+        else:  # a keystroke: the quick pass, the settled one when the edits pause
+            job = functools.partial(_quick_or_settled, snap, previous)
+        future = loop.run_in_executor(self.analysis_pool, job)
         self._running.add(uri)
         future.add_done_callback(
             functools.partial(self._finish_analysis, uri, snap.version, folder)
@@ -217,8 +229,14 @@ class MegawattServer(LanguageServer):
         state.previous = analysis  # by content digest, still the best base for the next one
         if state.version != version:
             return  # the document moved on: a newer analysis is coming
+        if analysis.tree is not None:  # the settled pass parsed this very text: keep its tree
+            state.tree, analysis.tree = analysis.tree, None
         state.analysis = analysis
         self.publish(uri, analysis, folder)
+        if not analysis.settled and uri not in self._pending:
+            self._settling[uri] = asyncio.get_event_loop().call_later(
+                SETTLE_SECONDS, self._start_analysis, uri, True
+            )
 
     def publish(self, uri: str, analysis: Analysis, folder: FolderState) -> None:
         self.send_diagnostics(uri, analysis.version, analysis.diagnostics)
@@ -245,6 +263,13 @@ class MegawattServer(LanguageServer):
         for root in list(self.session.folders):
             folders.append(self.load_folder(Path(root)))
         return folders
+
+
+def _quick_or_settled(snap: Snapshot, previous: Analysis) -> Analysis:
+    from megawatt.server.analysis import analyze_snapshot
+    from megawatt.server.quick import quick_snapshot
+
+    return quick_snapshot(snap, previous) or analyze_snapshot(snap, previous, False)
 
 
 def _async_raise(where: str) -> Callable[..., Any]:
@@ -322,4 +347,12 @@ def main() -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="megawatt: %(message)s")
     # pygls logs every message it sends at INFO: far too much for an editor's log
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    create_server().start_io()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per model request
+    server = create_server()
+    # the modules, queries and skills loaded so far live as long as the process: keep the
+    # collector from walking them again and again (a full collection of them took tens of ms,
+    # landing on random keystrokes), and collect young objects less often
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    server.start_io()

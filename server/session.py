@@ -12,7 +12,6 @@ from pathlib import Path
 
 from tree_sitter import Tree
 
-from megawatt.analyzers.parsing import parse
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.config import Settings, find_project_root
 from megawatt.model import Finding, Opportunity
@@ -50,9 +49,13 @@ class Chunk:
     """One top-level statement of an analysis, kept by its text digest for the next one."""
 
     start_byte: int
+    end_byte: int
     line: int
     findings: list[Finding]
     defs: list[FunctionDef]
+    digest: bytes
+    fact: bool  # an import or assignment: a fact every detector may read
+    partial: bool = False  # analysed without the rest of the module in view (a quick pass)
 
 
 @dataclass
@@ -66,7 +69,10 @@ class Analysis:
     lines: LineIndex
     # for incremental re-analysis: top-level statement digest → where it was, what it held
     chunks: dict[bytes, Chunk] = field(default_factory=dict)
+    order: list[Chunk] = field(default_factory=list)  # the same, in source order
     module_digest: bytes = b""
+    settled: bool = True  # False for a quick pass: the settled one follows when edits pause
+    tree: Tree | None = None  # the whole file's tree a settled pass parsed
     diagnostics: list[dict] = field(default_factory=list)  # type: ignore[type-arg]  # wire form
 
 
@@ -76,7 +82,7 @@ class DocumentState:
     path: str
     version: int | None
     source: bytes
-    tree: Tree
+    tree: Tree | None  # the last parsed tree, edited since; None: parse from scratch
     analysis: Analysis | None = None
     previous: Analysis | None = None  # the last analysis of any version, for reuse
     full: bool = True  # analyse the whole file next time (open, save, settings change)
@@ -88,7 +94,7 @@ class Snapshot:
     path: str
     version: int | None
     source: bytes
-    tree: Tree
+    tree: Tree | None
     folder: FolderState
     encoding: str
 
@@ -110,7 +116,7 @@ class Session:
     pending_roots: list[str] = field(default_factory=list)
 
     def open(self, uri: str, path: str, version: int | None, source: bytes) -> DocumentState:
-        state = DocumentState(uri, path, version, source, parse(source))
+        state = DocumentState(uri, path, version, source, None)  # parsed by the analysis
         self.documents[uri] = state
         return state
 
@@ -132,7 +138,13 @@ class Session:
         if state is None:
             return None
         return Snapshot(
-            uri, state.path, state.version, state.source, state.tree.copy(), folder, self.encoding
+            uri,
+            state.path,
+            state.version,
+            state.source,
+            state.tree.copy() if state.tree is not None else None,
+            folder,
+            self.encoding,
         )
 
 

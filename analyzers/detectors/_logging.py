@@ -21,7 +21,6 @@ import ast
 import functools
 import os
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -570,7 +569,6 @@ class _Resolver:
         return False
 
 
-_resolvers: weakref.WeakKeyDictionary[FileContext, _Resolver] = weakref.WeakKeyDictionary()
 _MAX_MODULE_BYTES = 1 << 20
 
 
@@ -648,9 +646,11 @@ def _module_file(path: str, module: str) -> str | None:
 
 
 def resolver(ctx: FileContext) -> _Resolver:
-    r = _resolvers.get(ctx)
+    # kept in the file's own memo: a global map keyed by the file would keep every version of
+    # every file alive, since the resolver refers back to it
+    r = ctx.memo.get(_Resolver)  # type: ignore[assignment]
     if r is None:
-        r = _resolvers[ctx] = _Resolver(ctx)
+        r = ctx.memo[_Resolver] = _Resolver(ctx)
     return r
 
 

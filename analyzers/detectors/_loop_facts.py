@@ -10,7 +10,6 @@ through the source bytes rather than a tree walk), `maybe_imported` (a dict look
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -383,14 +382,10 @@ def statement_of(node: Node) -> Node | None:
 
 # -- occurrences of one name in a file, through the bytes ---------------------------------------
 
-_occurrence_cache: weakref.WeakKeyDictionary[FileContext, dict[str, list[Node]]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def occurrences(ctx: FileContext, name: str) -> list[Node]:
     """Every identifier node spelled `name` in the file (not strings or comments)."""
-    per_file = _occurrence_cache.setdefault(ctx, {})
+    per_file: dict[str, list[Node]] = ctx.memo.setdefault("occurrences", {})  # type: ignore[assignment]
     found = per_file.get(name)
     if found is not None:
         return found

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from lsprotocol import types as T
 
-from megawatt.analyzers.parsing import parse
 from megawatt.server.positions import LineIndex
 from megawatt.server.server import MegawattServer, guarded, uri_path
 from megawatt.server.session import DocumentState
@@ -14,7 +13,7 @@ def _apply(state: DocumentState, change: T.TextDocumentContentChangeEvent, encod
     """Apply one change to the bytes and edit the tree to match (tree-sitter points are bytes)."""
     if not isinstance(change, T.TextDocumentContentChangePartial):
         state.source = change.text.encode("utf-8")
-        state.tree = parse(state.source)
+        state.tree = None  # the analysis parses it afresh
         return
     lines = LineIndex(state.source, encoding)
     start = lines.byte_offset(change.range.start)
@@ -30,14 +29,15 @@ def _apply(state: DocumentState, change: T.TextDocumentContentChangeEvent, encod
         new_end_point = (s_row + newlines, len(new) - new.rfind(b"\n") - 1)
     else:
         new_end_point = (s_row, start_point[1] + len(new))
-    state.tree.edit(
-        start_byte=start,
-        old_end_byte=end,
-        new_end_byte=start + len(new),
-        start_point=start_point,
-        old_end_point=old_end_point,
-        new_end_point=new_end_point,
-    )
+    if state.tree is not None:
+        state.tree.edit(
+            start_byte=start,
+            old_end_byte=end,
+            new_end_byte=start + len(new),
+            start_point=start_point,
+            old_end_point=old_end_point,
+            new_end_point=new_end_point,
+        )
     state.source = state.source[:start] + new + state.source[end:]
 
 
@@ -62,9 +62,8 @@ def register(server: MegawattServer) -> None:
         expected = ls.workspace.get_text_document(state.uri).source.encode("utf-8")
         if expected != state.source:  # our arithmetic and pygls's disagree: trust pygls, reparse
             state.source = expected
-            state.tree = parse(expected)
-        else:
-            state.tree = parse(state.source, state.tree)
+            state.tree = None
+        # no parse here: the analysis worker parses (the edited tree makes it incremental)
         state.version = params.text_document.version
         state.analysis = None
         ls.schedule(state.uri)
