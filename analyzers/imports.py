@@ -11,17 +11,16 @@ from tree_sitter import Node, Query, QueryCursor, Tree
 
 from megawatt.analyzers.parsing import PYTHON
 
-_QUERY = Query(
-    PYTHON,
-    """
+IMPORTS_SOURCE = """
     (import_statement) @import
     (import_from_statement) @from
     (module (expression_statement (assignment left: (identifier) @assigned)))
     (module (function_definition name: (identifier) @assigned))
     (module (class_definition name: (identifier) @assigned))
     (module (decorated_definition definition: (_ name: (identifier) @assigned)))
-    """,
-)
+    """
+_QUERY = Query(PYTHON, IMPORTS_SOURCE)
+CAPTURES = ("import", "from", "assigned")
 
 
 def _in_function(node: Node) -> bool:
@@ -38,24 +37,27 @@ def _text(node: Node | None) -> str:
 
 
 class ImportTable:
-    def __init__(self, tree: Tree) -> None:
+    def __init__(self, tree: Tree, captures: dict[str, list[Node]] | None = None) -> None:
+        """From the tree, or from the `IMPORTS_SOURCE` captures of a query already run."""
         self.bindings: dict[str, str] = {}
         # imports made by module-level code only (not inside a function): what a fix can rely on
         self.top_bindings: dict[str, str] = {}
         self.import_nodes: list[Node] = []
-        assigned: set[str] = set()
-        for name, nodes in QueryCursor(_QUERY).captures(tree.root_node).items():
-            for node in nodes:
-                if name == "assigned":
-                    assigned.add(_text(node))
-                else:
-                    self.import_nodes.append(node)
-                    before = dict(self.bindings)
-                    self._import(node) if name == "import" else self._from(node)
-                    if not _in_function(node):
-                        for k, v in self.bindings.items():
-                            if before.get(k) != v:
-                                self.top_bindings[k] = v
+        if captures is None:
+            captures = QueryCursor(_QUERY).captures(tree.root_node)
+        assigned = {_text(n) for n in captures.get("assigned", [])}
+        # in the order the module runs them: a later import of a name wins
+        found = [(n, "import") for n in captures.get("import", [])]
+        found += [(n, "from") for n in captures.get("from", [])]
+        found.sort(key=lambda item: item[0].start_byte)
+        for node, name in found:
+            self.import_nodes.append(node)
+            before = dict(self.bindings)
+            self._import(node) if name == "import" else self._from(node)
+            if not _in_function(node):
+                for k, v in self.bindings.items():
+                    if before.get(k) != v:
+                        self.top_bindings[k] = v
         self.shadowed = {n for n in assigned if n in self.bindings}
         for n in self.shadowed:
             del self.bindings[n]

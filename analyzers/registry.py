@@ -12,12 +12,14 @@ from functools import cache
 from tree_sitter import Query
 
 from megawatt.analyzers.detector import Detector
+from megawatt.analyzers.imports import IMPORTS_SOURCE
 from megawatt.analyzers.parsing import PYTHON
 from megawatt.analyzers.symbols import DEFS_SOURCE
 
-# owner of the patterns that gather facts for everyone (the file's function definitions) rather
-# than matches for one detector: the scan reads them from the same single pass over the tree
+# owner of the patterns that gather facts for everyone (the file's function definitions and
+# imports) rather than matches for one detector: read from the same single pass over the tree
 FACTS = -1
+FACTS_SOURCE = DEFS_SOURCE + "\n" + IMPORTS_SOURCE
 
 
 def _detector_classes() -> list[type[Detector]]:
@@ -70,7 +72,7 @@ def compiled() -> CompiledDetectors:
             except Exception as err:
                 errors.append(f"{getattr(cls, 'id', cls.__name__)}: cannot load: {err}")
         try:
-            query, owner = _combine([*sources, DEFS_SOURCE])
+            query, owner = _combine([*sources, FACTS_SOURCE])
         except Exception:
             # one broken detector (an invalid .scm) must not take the others down: find it
             kept: list[int] = []
@@ -82,7 +84,7 @@ def compiled() -> CompiledDetectors:
                     errors.append(f"{det.id}: cannot load: {err}")
             detectors = [detectors[i] for i in kept]
             sources = [sources[i] for i in kept]
-            query, owner = _combine([*sources, DEFS_SOURCE])
+            query, owner = _combine([*sources, FACTS_SOURCE])
         return CompiledDetectors(tuple(detectors), query, owner, tuple(errors))
 
 

@@ -409,7 +409,10 @@ def occurrences(ctx: FileContext, name: str) -> list[Node]:
 
 def name_used(ctx: FileContext, name: str) -> bool:
     """Whether `name` appears anywhere in the source as a word (identifier, attribute, string)."""
-    return re.search(rb"(?<!\w)" + re.escape(name.encode()) + rb"(?!\w)", ctx.source) is not None
+    words = ctx.memo.get("words")
+    if words is None:  # one pass over the file, however many names are asked about
+        words = ctx.memo["words"] = frozenset(re.findall(rb"\w+", ctx.source))
+    return name.encode() in words  # type: ignore[operator]
 
 
 def global_declared(ctx: FileContext, name: str) -> bool:

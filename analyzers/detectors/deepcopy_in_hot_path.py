@@ -204,6 +204,8 @@ def summarize(uses: list[Use]) -> Use:
 
 
 def deepcopy_calls(ctx: FileContext, matches: list[Captures]) -> Iterator[Node]:
+    if not matches and b"deepcopy" not in ctx.source:
+        return  # no call matched and no alias can exist: skip the import table
     seen: set[int] = set()
     for m in matches:
         call = m["call"][0]
