@@ -7,7 +7,13 @@ import { CLIENT_COMMANDS, collidingCommands, interpretResult, missingServerComma
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
     contributes: { commands: Array<{ command: string; title: string }> };
 };
-const SERVER_IDS = ['megawatt.recordProfile', 'megawatt.reloadProfiles', 'megawatt.scanWorkspace', 'megawatt.showSkill'];
+const SERVER_IDS = [
+    'megawatt.recordProfile',
+    'megawatt.reloadProfiles',
+    'megawatt.scanWorkspace',
+    'megawatt.showSkill',
+    'megawatt.showLastRequest',
+];
 
 describe('command ids', () => {
     it('maps each palette command to its server command', () => {
@@ -38,6 +44,7 @@ describe('command ids', () => {
         assert.deepEqual(missingServerCommands(['megawatt.scanWorkspace', 'megawatt.showSkill']), [
             'megawatt.recordProfile',
             'megawatt.reloadProfiles',
+            'megawatt.showLastRequest',
         ]);
     });
 });

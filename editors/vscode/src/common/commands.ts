@@ -17,6 +17,7 @@ export const SERVER_COMMANDS: Readonly<Record<string, string>> = {
     'megawatt.client.reloadProfiles': 'megawatt.reloadProfiles',
     'megawatt.client.scanWorkspace': 'megawatt.scanWorkspace',
     'megawatt.client.showSkill': 'megawatt.showSkill',
+    'megawatt.client.showLastRequest': 'megawatt.showLastRequest',
 };
 
 /** Commands handled in the extension alone; the server must not advertise these ids. */
