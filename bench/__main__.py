@@ -250,15 +250,11 @@ def perflint_part(lib: Path, ruff: Path, rounds: int, quick: bool, tmp: Path) ->
 def editor_part(quick: bool, ruff: Path, tmp: Path) -> dict[str, Any]:
     from bench import lsp_latency
 
-    found = lsp_latency.servers
-
-    def servers() -> dict[str, list[str]]:  # the peers' ruff, not the one beside this Python
-        return {**found(), "ruff server": [str(ruff), "server"]}
-
-    lsp_latency.servers = servers
     out = tmp / "editor.json"
+    # the peers' ruff, not the one beside this Python
     lsp_latency.main(["--edits", "100" if quick else "200", "--files",
-                      "100" if quick else "1000", "--json", str(out)])  # fmt: skip
+                      "100" if quick else "1000", "--settle", "10" if quick else "20",
+                      "--ruff", str(ruff), "--json", str(out)])  # fmt: skip
     return dict(json.loads(out.read_text()))
 
 

@@ -11,6 +11,7 @@ the `didChange` to the `publishDiagnostics` of that version. Also: time to first
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+SETTLE_MS = 200  # server.SETTLE_SECONDS: the pause after which the settled pass runs
 EXAMPLE = REPO / "examples" / "shop.py"
 
 
@@ -232,13 +234,54 @@ def measure_rss(name: str, argv: list[str], root: Path, files: int) -> dict[str,
             "hover_during_open_ms": probe_ms}  # fmt: skip
 
 
-def servers() -> dict[str, list[str]]:
+def servers(ruff_path: str | None = None) -> dict[str, list[str]]:
     found = {"megawatt": [sys.executable, "-m", "megawatt", "serve"]}
     ruff = Path(sys.executable).parent / "ruff"
-    ruff_path = str(ruff) if ruff.exists() else shutil.which("ruff")
+    ruff_path = ruff_path or (str(ruff) if ruff.exists() else shutil.which("ruff"))
     if ruff_path:
         found["ruff server"] = [ruff_path, "server"]
     return found
+
+
+def measure_settled(
+    argv: list[str], root: Path, text: str, edits: int, seed: int
+) -> dict[str, Any]:
+    """Megawatt answers a keystroke with a quick pass, then, once edits pause, with the settled
+    whole-file pass (a second publish of the same version): the time to that one, edits spaced
+    out so each can settle."""
+    path = root / "settle.py"
+    path.write_text(text)
+    uri = path.as_uri()
+    client = RpcClient(argv, root)
+    init(client, root)
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
+    )
+    client.wait_diagnostics(uri, 1)
+    lines = text.split("\n")
+    rng = random.Random(seed)
+    quick, settled = [], []
+    for k in range(edits):
+        version = k + 2
+        row = rng.randrange(len(lines) - 1)
+        col = rng.randrange(len(lines[row]) + 1)
+        lines[row] = lines[row][:col] + "x" + lines[row][col:]
+        change = {"range": {"start": {"line": row, "character": col},
+                            "end": {"line": row, "character": col}}, "text": "x"}  # fmt: skip
+        sent = client.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+        )
+        quick.append(client.wait_diagnostics(uri, version) - sent)
+        # none comes when the quick pass was already a whole-file one
+        with contextlib.suppress(queue.Empty):
+            settled.append(client.wait_diagnostics(uri, version, timeout=5) - sent)
+    client.close()
+    return {"edits": edits, "settled_count": len(settled),
+            "quick_p50_ms": statistics.median(quick) * 1e3,
+            "settled_p50_ms": statistics.median(settled) * 1e3 if settled else None,
+            "settled_max_ms": max(settled) * 1e3 if settled else None}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=5000)
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--ruff", help="the ruff executable to compare with (default: beside Python)")
+    ap.add_argument("--settle", type=int, default=20, help="edits timed to the settled pass")
     args = ap.parse_args(argv)
     text = generate_file(args.lines)
     results: dict[str, Any] = {
@@ -257,10 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for name, cmd in servers().items():
+        for name, cmd in servers(args.ruff).items():
             results["latency"].append(measure_server(name, cmd, root, text, args.edits, seed=7))
+        if args.settle:
+            mw = servers(args.ruff)["megawatt"]
+            results["settled"] = measure_settled(mw, root, text, args.settle, seed=11)
         if args.files:
-            for name, cmd in servers().items():
+            for name, cmd in servers(args.ruff).items():
                 results["rss"].append(measure_rss(name.replace(" ", "-"), cmd, root, args.files))
     print(f"keystroke → diagnostics on a {results['lines']}-line file, {args.edits} edits")
     print(f"{'server':<14}{'first':>9}{'p50':>9}{'p95':>9}{'p99':>9}")
@@ -273,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"p99 ratio megawatt / ruff server: {lat['megawatt']['p99_ms'] / lat['ruff server']['p99_ms']:.1f}×"
         )
+    st = results.get("settled")
+    if st and st["settled_p50_ms"] is not None:
+        print(f"megawatt settled pass (whole file, after edits pause {SETTLE_MS} ms): "
+              f"p50 {st['settled_p50_ms']:.0f} ms after the keystroke, max "
+              f"{st['settled_max_ms']:.0f} ms ({st['settled_count']} of {st['edits']} edits)")  # fmt: skip
     for r in results["rss"]:
         print(f"{r['server']}: {r['files']} files open → peak RSS {r['peak_rss_mb']:.0f} MB, "
               f"all diagnostics in {r['all_diagnostics_ms'] / 1e3:.1f} s, "
