@@ -230,7 +230,9 @@ class MegawattServer(LanguageServer):
         if state.version != version:
             return  # the document moved on: a newer analysis is coming
         if analysis.tree is not None:  # the settled pass parsed this very text: keep its tree
-            state.tree, analysis.tree = analysis.tree, None
+            if uri in self.session.edited:  # (for the documents being edited)
+                state.tree = analysis.tree
+            analysis.tree = None
         state.analysis = analysis
         self.publish(uri, analysis, folder)
         if not analysis.settled and uri not in self._pending:

@@ -7,6 +7,7 @@ Notifications change the session on the event loop; analysis runs on a worker ag
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from megawatt.model import Finding, Opportunity
 from megawatt.profiles.profile import Profile
 from megawatt.ranking import ProfileIndex
 from megawatt.server.positions import LineIndex
+
+KEEP_TREES = 8
 
 
 @dataclass
@@ -114,6 +117,18 @@ class Session:
     diagnostic_refresh: bool = False
     configuration: bool = False  # client answers workspace/configuration
     pending_roots: list[str] = field(default_factory=list)
+    # documents edited lately keep their tree for incremental re-parsing; the others drop it (a
+    # tree costs more memory than its text, and re-parsing a file from scratch takes ms)
+    edited: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def touched(self, uri: str) -> None:
+        self.edited[uri] = None
+        self.edited.move_to_end(uri)
+        while len(self.edited) > KEEP_TREES:
+            old, _ = self.edited.popitem(last=False)
+            state = self.documents.get(old)
+            if state is not None:
+                state.tree = None
 
     def open(self, uri: str, path: str, version: int | None, source: bytes) -> DocumentState:
         state = DocumentState(uri, path, version, source, None)  # parsed by the analysis

@@ -66,6 +66,7 @@ def register(server: MegawattServer) -> None:
         # no parse here: the analysis worker parses (the edited tree makes it incremental)
         state.version = params.text_document.version
         state.analysis = None
+        ls.session.touched(state.uri)
         ls.schedule(state.uri)
 
     @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
@@ -81,4 +82,5 @@ def register(server: MegawattServer) -> None:
     def did_close(ls: MegawattServer, params: T.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.session.documents.pop(uri, None)
+        ls.session.edited.pop(uri, None)
         ls.send_diagnostics(uri, None, [])
