@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import replace
 
 from tree_sitter import Node
 
@@ -71,18 +70,20 @@ def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes, bool]], bytes]:
 
 def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
     s = f.span
-    return replace(
-        f,
-        span=Span(
-            s.start_byte + delta_bytes,
-            s.end_byte + delta_bytes,
-            s.line + delta_lines,
-            s.column,
-            s.end_line + delta_lines,
-            s.end_column,
-        ),
-        function_line=None if f.function_line is None else f.function_line + delta_lines,
-    )
+    fn_line = f.function_line
+    # the constructor, not dataclasses.replace: this runs for every finding after an edit
+    return Finding(
+        f.skill,
+        f.path,
+        Span(s.start_byte + delta_bytes, s.end_byte + delta_bytes, s.line + delta_lines,
+             s.column, s.end_line + delta_lines, s.end_column),
+        f.function,
+        None if fn_line is None else fn_line + delta_lines,
+        f.message,
+        f.confidence,
+        f.evidence,
+        f.fix,
+    )  # fmt: skip
 
 
 def _findings(
@@ -141,7 +142,8 @@ def analyze_snapshot(
     tree = parse(snap.source, snap.tree) if snap.tree is not None else parse(snap.source)
     ctx = FileContext(snap.path, snap.source, tree)
     findings, defs, order, module_digest = _findings(snap, ctx, previous, full)
-    analysis = assemble(snap, findings, defs, order, module_digest)
+    reuse = previous.wire_cache if previous is not None and not full else None
+    analysis = assemble(snap, findings, defs, order, module_digest, reuse=reuse)
     analysis.tree = tree
     return analysis
 
@@ -153,6 +155,7 @@ def assemble(
     order: list[Chunk],
     module_digest: bytes,
     settled: bool = True,
+    reuse: dict | None = None,  # type: ignore[type-arg]  # the previous analysis' wire_cache
 ) -> Analysis:
     """Findings and definitions → the ranked, profiled analysis with its wire diagnostics."""
     folder = snap.folder
@@ -193,5 +196,5 @@ def assemble(
         settled=settled,
     )
     unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
-    analysis.diagnostics = diagnostics(snap.uri, analysis, skills, unit)
+    analysis.diagnostics = diagnostics(snap.uri, analysis, skills, unit, reuse)
     return analysis

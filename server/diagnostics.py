@@ -43,11 +43,20 @@ def severity(o: Opportunity) -> T.DiagnosticSeverity:
     return T.DiagnosticSeverity.Hint
 
 
-def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> list[Wire]:
+Reuse = dict[int, tuple[object, float | None, Wire]]
+
+
+def diagnostics(
+    uri: str, analysis: Analysis, skills: SkillSet, unit: str, reuse: Reuse | None = None
+) -> list[Wire]:
     """The diagnostics in wire form (camelCase dicts): built on the analysis worker and sent as
     they are, since converting hundreds of lsprotocol objects per keystroke costs more than the
-    analysis of the edit itself."""
+    analysis of the edit itself. A finding carried over unmoved from the previous analysis (the
+    same object) keeps its dict from `reuse`; the ones made now are recorded in
+    `analysis.wire_cache` for the next."""
     out: list[Wire] = []
+    made: Reuse = {}
+    analysis.wire_cache = made
     lines = analysis.lines
     for h in analysis.hot:
         d = h.definition
@@ -63,12 +72,17 @@ def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> li
                              else T.DiagnosticSeverity.Hint).value,
                 "code": HOT_CODE,
                 "source": SOURCE,
-                "data": {"kind": "hot", "uri": uri, "version": analysis.version},
+                "data": {"kind": "hot", "uri": uri},
             }
         )  # fmt: skip
     hrefs: dict[str, str | None] = {}
     for o in analysis.opportunities:
         f = o.finding
+        old = reuse.get(id(f)) if reuse is not None else None
+        if old is not None and old[0] is f and old[1] == o.estimated_savings:
+            made[id(f)] = old
+            out.append(old[2])
+            continue
         if f.skill not in hrefs:
             skill = skills.get(f.skill)
             hrefs[f.skill] = skill.path.as_uri() if skill else None
@@ -85,11 +99,12 @@ def diagnostics(uri: str, analysis: Analysis, skills: SkillSet, unit: str) -> li
             "severity": severity(o).value,
             "code": f.skill,
             "source": SOURCE,
-            "data": {"kind": "opportunity", "uri": uri, "version": analysis.version, "key": f.key},
+            "data": {"kind": "opportunity", "uri": uri, "key": f.key},
         }
         href = hrefs[f.skill]
         if href:
             diag["codeDescription"] = {"href": href}
+        made[id(f)] = (f, o.estimated_savings, diag)
         out.append(diag)
     return out
 

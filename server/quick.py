@@ -63,19 +63,14 @@ def changed(old: bytes, new: bytes) -> tuple[int, int, int]:
 
 
 class _Lines:
+    """Points of a few offsets, without indexing every line of the file."""
+
     def __init__(self, source: bytes) -> None:
         self.source = source
-        starts = [0]
-        find = source.find
-        i = find(b"\n")
-        while i >= 0:
-            starts.append(i + 1)
-            i = find(b"\n", i + 1)
-        self.starts = starts
 
     def point(self, offset: int) -> Point:
-        row = bisect.bisect_right(self.starts, offset) - 1
-        return Point(row, offset - self.starts[row])
+        start = self.source.rfind(b"\n", 0, offset) + 1
+        return Point(self.source.count(b"\n", 0, offset), offset - start)
 
     def line_end(self, offset: int) -> int:
         """The offset just past the newline ending the line that holds `offset - 1`."""
@@ -214,4 +209,6 @@ def quick_snapshot(snap: Snapshot, previous: Analysis) -> Analysis | None:
     findings_all.sort(key=lambda f: (f.span.start_byte, f.skill))
     defs_all: list[FunctionDef] = [d for c in order_new for d in c.defs]
     defs_all.sort(key=lambda d: (d.line, d.name_column))
-    return assemble(snap, findings_all, defs_all, order_new, previous.module_digest, settled=False)
+    return assemble(
+        snap, findings_all, defs_all, order_new, previous.module_digest, False, previous.wire_cache
+    )

@@ -77,6 +77,8 @@ class Analysis:
     settled: bool = True  # False for a quick pass: the settled one follows when edits pause
     tree: Tree | None = None  # the whole file's tree a settled pass parsed
     diagnostics: list[dict] = field(default_factory=list)  # type: ignore[type-arg]  # wire form
+    # id(finding) → (finding, savings, its wire dict), for the next analysis to reuse
+    wire_cache: dict = field(default_factory=dict)  # type: ignore[type-arg]
 
 
 @dataclass
