@@ -15,7 +15,7 @@ from lsprotocol import types as T
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests import ai_project as P
-from tests.fake_anthropic import FakeAnthropic
+from tests.fake_anthropic import FakeAnthropic, delay
 
 # one scripted model for this module; each test queues the turns it expects
 FAKE = FakeAnthropic().start()
@@ -172,3 +172,24 @@ async def test_a_refused_candidate_says_why_and_changes_nothing(ai_client: Langu
         await asyncio.sleep(0.1)
     message = ai_client.messages[-1].message
     assert message.startswith("Megawatt: no AI fix:") and "imports subprocess" in message
+
+
+@pytest.mark.asyncio
+async def test_cancelling_the_progress_stops_the_fix(ai_client: LanguageClient) -> None:
+    uri, diag = await _open(ai_client)
+    action = await _ai_action(ai_client, uri, diag)
+    before = len(FAKE.message_requests)
+    FAKE.add(delay(2.0, P.read_source()))  # the model is slow; the user gives up meanwhile
+    known = set(ai_client.progress_reports)
+    task = asyncio.ensure_future(ai_client.code_action_resolve_async(action))
+    for _ in range(100):  # the fix's progress began and the model was asked
+        fresh = [t for t in ai_client.progress_reports if t not in known]
+        if fresh and len(FAKE.message_requests) > before:
+            break
+        await asyncio.sleep(0.05)
+    ai_client.window_work_done_progress_cancel(T.WorkDoneProgressCancelParams(token=fresh[0]))
+    resolved = await asyncio.wait_for(task, 60)
+    assert resolved.edit is None
+    assert len(FAKE.message_requests) == before + 1  # no model turn after the cancel
+    assert any("no AI fix: cancelled" in m.message for m in ai_client.messages)
+    assert FAKE.remaining == 0
