@@ -185,6 +185,8 @@ def _load_sampled(
     # Identical stacks are frequent (a million samples hold a few thousand distinct stacks), so
     # they are counted in C first and every later step runs once per distinct stack.
     stacks: dict[tuple[Any, ...], float] = {}
+    if isinstance(samples, _Samples):
+        return _add_stacks(source, label, _counted(source, label, samples, weights), frames, scale)
     try:
         if weights and weights.count(weights[0]) == len(weights):
             # py-spy weighs every sample the same: counting bare stacks is a third cheaper.
@@ -202,6 +204,36 @@ def _load_sampled(
             source, f"{label} samples are not all lists of frame indices with numeric weights"
         ) from None
 
+    return _add_stacks(source, label, stacks, frames, scale)
+
+
+def _counted(
+    source: str, label: str, samples: _Samples, weights: list[Any]
+) -> dict[tuple[Any, ...], float]:
+    """Stack → weight from samples cut out as text: counted as text, parsed once each."""
+    stacks: dict[tuple[Any, ...], float] = {}
+    try:
+        if weights and weights.count(weights[0]) == len(weights):
+            weight = weights[0]
+            _check_weight(source, label, weight)
+            for text, n in Counter(samples).items():
+                stack = tuple(map(int, text.split(b","))) if text else ()
+                stacks[stack] = stacks.get(stack, 0.0) + weight * n
+        else:
+            for (text, weight), n in Counter(zip(samples, weights, strict=True)).items():
+                _check_weight(source, label, weight)
+                stack = tuple(map(int, text.split(b","))) if text else ()
+                stacks[stack] = stacks.get(stack, 0.0) + weight * n
+    except (TypeError, ValueError):
+        raise ProfileFormatError(
+            source, f"{label} samples are not all lists of frame indices with numeric weights"
+        ) from None
+    return stacks
+
+
+def _add_stacks(
+    source: str, label: str, stacks: dict[tuple[Any, ...], float], frames: _Frames, scale: float
+) -> float:
     # Validate and intern each frame index once, in frame-table order, not once per stack.
     used: set[Any] = set().union(*stacks)
     _check_indices(source, label, used, len(frames.frames))
@@ -284,14 +316,68 @@ def _load_evented(
     return added
 
 
+class _Samples(list):  # type: ignore[type-arg]
+    """A sampled profile's samples as the text of each one (`b"4,7,9"`), cut out of the file
+    before the JSON parser sees it: a million samples as Python lists of ints take seconds to
+    build, while identical stacks (most of them) need counting only, and only the distinct ones
+    parsing."""
+
+
+_SAMPLES = re.compile(rb'"samples"\s*:\s*\[')
+_CLOSE = re.compile(rb"\]\s*\]")  # the last sample's end and the array's
+_NOT_INDICES = bytes(set(range(256)) - set(b"0123456789,[]"))
+FAST_FROM_BYTES = 4 * 1024 * 1024
+
+
+def _cut_samples(data: bytes) -> tuple[bytes, list[_Samples]] | None:
+    """The JSON with every samples array emptied, and the arrays' samples; None when the arrays
+    are not plain lists of lists of indices (the ordinary parser then reads, and judges, all)."""
+    kept: list[bytes] = []
+    cut: list[_Samples] = []
+    pos = 0
+    for m in _SAMPLES.finditer(data):
+        start = m.end()
+        end = data.find(b"]", start)
+        if end < 0:
+            return None
+        if data[start:end].strip() == b"":  # `[]`
+            continue
+        found = _CLOSE.search(data, start)
+        if found is None:
+            return None
+        close = found.end() - 1  # the array's own `]`
+        body = data[start:close].translate(None, b" \t\r\n")
+        if body.translate(None, _NOT_INDICES) != body or not body.startswith(b"["):
+            return None
+        kept.append(data[pos:start])
+        kept.append(b'"#%d"' % len(cut))  # a placeholder the loader swaps back
+        cut.append(_Samples(body[1:-1].split(b"],[")))
+        pos = close  # the array's `]` stays, around the placeholder
+    if not cut:
+        return None
+    kept.append(data[pos:])
+    return b"".join(kept), cut
+
+
 def _parse(source: str, data: bytes) -> Any:
+    if len(data) >= FAST_FROM_BYTES:
+        fast = _cut_samples(data)
+        if fast is not None:
+            text, cut = fast
+            doc = _parse(source, text) if len(text) < FAST_FROM_BYTES else json.loads(text)
+            for profile in doc.get("profiles", []) if isinstance(doc, dict) else []:
+                ref = profile.get("samples") if isinstance(profile, dict) else None
+                if isinstance(ref, list) and len(ref) == 1 and str(ref[0]).startswith("#"):
+                    profile["samples"] = cut[int(ref[0][1:])]
+            return doc
     try:
         return json.loads(data)
     except UnicodeDecodeError:
         raise ProfileFormatError(source, "speedscope JSON is not valid UTF-8") from None
     except json.JSONDecodeError as err:
         raise ProfileFormatError(
-            source, f"invalid speedscope JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+            source,
+            f"invalid JSON (a speedscope profile) at line {err.lineno}, column {err.colno}: {err.msg}",
         ) from None
 
 

@@ -381,3 +381,39 @@ def test_native_frames_are_native(tmp_path: Path) -> None:
     read = prof.find("/usr/lib/x86_64-linux-gnu/libc.so.6", "read")
     assert read is not None and prof.kind(read) is FunctionKind.NATIVE
     assert not prof.lines(read)  # line 0 means none
+
+
+def _same(a: Profile, b: Profile) -> None:
+    assert len(a) == len(b) and a.total_weight == pytest.approx(b.total_weight)
+    assert [h.function for h in a.top(15, sort="total")] == [
+        h.function for h in b.top(15, sort="total")
+    ]
+
+
+def test_large_files_count_samples_as_text(pyspy_json: Path, tmp_path: Path) -> None:
+    """Above 4 MB the samples arrays are cut out and counted as text before the JSON parser
+    runs (a million samples as Python lists take seconds); the result is the same, pretty-printed
+    or weighted, and anything but plain indices goes through the ordinary parser."""
+    from megawatt.profiles import speedscope
+
+    doc = json.loads(pyspy_json.read_text())
+    for p in doc["profiles"]:
+        if p["type"] == "sampled":
+            p["samples"] = p["samples"] * 300
+            p["weights"] = [w * (1 + i % 3) for i, w in enumerate(p["weights"] * 300)]
+    compact = json.dumps(doc, separators=(",", ":")).encode()
+    pretty = json.dumps(doc, indent=1).encode()
+    assert len(compact) > speedscope.FAST_FROM_BYTES
+    reference = speedscope.load("r", compact, parsed=json.loads(compact))  # the ordinary path
+    for data in (compact, pretty):
+        path = tmp_path / "big.json"
+        path.write_bytes(data)
+        _same(load(path), reference)
+        parsed = speedscope._parse("x", data)
+        cut = [p["samples"] for p in parsed["profiles"] if p["type"] == "sampled"]
+        assert cut and all(isinstance(s, speedscope._Samples) for s in cut)
+    # a string among the indices: the fast path steps aside and the error names the sample
+    bad = compact.replace(b'"samples":[[', b'"samples":[["x",', 1)
+    (tmp_path / "bad.json").write_bytes(bad)
+    with pytest.raises(ProfileFormatError, match="frame ind"):
+        load(tmp_path / "bad.json")
