@@ -8,7 +8,7 @@ folder (`~/.cache/megawatt-bench/profiles/<python>`), so only the first run pays
 The workload is a chunk of the standard library's own test suite, run with `unittest`:
 
 * py-spy: a live recording of 30 test modules at 5 kHz (py-spy pauses the program for each
-  sample, so the ~45 s run stretches to 6-20 min; py-spy stops it after 7 min, with 1.2-1.8
+  sample, so the ~45 s run stretches to 6-20 min; py-spy stops it after 7 min, with about 2
   million samples here). The measured file is its first million samples, as if py-spy had been
   stopped there (`pyspy.live.json` keeps the whole recording). Should a machine yield fewer
   than a million, the real samples are repeated to a million, and the table says so.

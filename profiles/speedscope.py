@@ -108,7 +108,9 @@ class _Frames:
         frame = self.frames[index]
         require(isinstance(frame, dict), self.source, f"shared.frames[{index}] is not an object")
         name = frame.get("name")
-        require(isinstance(name, str) and name, self.source, f"shared.frames[{index}] has no name")
+        require(isinstance(name, str), self.source, f"shared.frames[{index}] has no name")
+        if not name:  # py-spy --nonblocking records a few frames it could not name
+            name = "<unknown>"
         path = frame.get("file") or ""
         require(isinstance(path, str), self.source, f"shared.frames[{index}].file is not a string")
         line = frame.get("line") or 0

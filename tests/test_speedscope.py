@@ -417,3 +417,18 @@ def test_large_files_count_samples_as_text(pyspy_json: Path, tmp_path: Path) -> 
     (tmp_path / "bad.json").write_bytes(bad)
     with pytest.raises(ProfileFormatError, match="frame ind"):
         load(tmp_path / "bad.json")
+
+
+def test_an_unnamed_frame_does_not_refuse_the_file(pyspy_json: Path, tmp_path: Path) -> None:
+    # py-spy --nonblocking records a few frames with an empty name; the rest of the file counts
+    doc = json.loads(pyspy_json.read_text())
+    doc["shared"]["frames"][0]["name"] = ""
+    path = tmp_path / "nonblocking.json"
+    path.write_text(json.dumps(doc))
+    profile = load(path)
+    assert profile.total_weight > 0
+    assert "<unknown>" in profile.names
+    del doc["shared"]["frames"][0]["name"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ProfileFormatError, match=r"shared.frames\[0\] has no name"):
+        load(path)
