@@ -444,6 +444,14 @@ def test_instance_methods_get_a_finding_but_no_decorator() -> None:
         def counts(self, n):                 # writes the instance
             self.calls = n
             return n if n < 2 else self.counts(n - 1) + self.counts(n - 2)
+
+        def hilbert(self, size, level):      # draws: other methods change the instance
+            if level == 0:
+                return
+            self.left(90)
+            self.hilbert(size, level - 1)
+            self.forward(size)
+            self.hilbert(size, level - 1)
     """
     found = findings(src, SKILL)
     assert [(f.function, f.span.line) for f in found] == [("Aligner.distance", 6)]

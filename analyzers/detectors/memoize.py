@@ -604,6 +604,9 @@ class Prover:
             ):
                 verdict.self_calls.append(call)
                 return ""
+            receiver = self.receivers.get(fn.id)
+            if receiver is not None and obj is not None and text(obj) == receiver:
+                return f"calls {receiver}.{method}(), which may change the instance"
             q = ctx.qualified(func)
             root = root_name(obj)
             rname = text(root) if root is not None else None
