@@ -156,6 +156,11 @@ async def test_resolve_gives_a_validated_per_instance_cache(ai_client: LanguageC
     assert "Generate another fix with Claude: memoize in Aligner.distance" in titles
     again = await asyncio.wait_for(ai_client.code_action_resolve_async(cached), 30)  # type: ignore[arg-type]
     assert again.edit == resolved.edit and len(FAKE.message_requests) == before + 2
+    # what was sent, exactly as the model API received it
+    shown = await ai_client.workspace_execute_command_async(
+        T.ExecuteCommandParams(command="megawatt.showLastRequest")
+    )
+    assert shown == FAKE.message_requests[-1].body
 
 
 @pytest.mark.asyncio
