@@ -53,9 +53,10 @@ class FileContext:
             i = find(b"\n", i + 1)
         return starts
 
-    def _column(self, row: int, byte_col: int) -> int:
-        start = self.line_starts[row] if row < len(self.line_starts) else len(self.source)
-        prefix = self.source[start : start + byte_col]
+    def _column(self, offset: int, byte_col: int) -> int:
+        """The code-point column of a byte `offset` that lies `byte_col` bytes into its line (the
+        line's start is known from the two, so no index of every line is needed)."""
+        prefix = self.source[offset - byte_col : offset]
         return len(prefix) if prefix.isascii() else len(prefix.decode("utf-8", "replace"))
 
     def span(self, node: Node, end: Node | None = None) -> Span:
@@ -64,9 +65,9 @@ class FileContext:
             start_byte=node.start_byte,
             end_byte=last.end_byte,
             line=node.start_point.row + 1,
-            column=self._column(node.start_point.row, node.start_point.column),
+            column=self._column(node.start_byte, node.start_point.column),
             end_line=last.end_point.row + 1,
-            end_column=self._column(last.end_point.row, last.end_point.column),
+            end_column=self._column(last.end_byte, last.end_point.column),
         )
 
     def line_of_byte(self, offset: int) -> int:
