@@ -7,6 +7,7 @@ findings inside an ERROR node are dropped because their shape there is a guess.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -42,14 +43,19 @@ def _parses_cleanly(tree: Tree, finding: Finding) -> bool:
     return node is None or not node.has_error
 
 
+class Cancelled(Exception):
+    """The analysis was stopped on request (the editor's text moved on)."""
+
+
 def analyze_context(
     ctx: FileContext,
     select: Collection[str] | None = None,
     ignore: Collection[str] = (),
     ranges: Sequence[tuple[int, int]] | None = None,
+    cancel: threading.Event | None = None,
 ) -> AnalysisResult:
     """Findings in the file, or only in the byte `ranges` given (the editor re-analyses just
-    the top-level statements an edit touched)."""
+    the top-level statements an edit touched). A set `cancel` stops it between detectors."""
     result = AnalysisResult()
     comp = compiled()
     result.errors.extend(comp.errors)
@@ -90,6 +96,8 @@ def analyze_context(
     for i in wanted:
         if ranges is not None and not per_detector[i]:
             continue
+        if cancel is not None and cancel.is_set():
+            raise Cancelled
         det = comp.detectors[i]
         try:
             findings.extend(det.check(ctx, per_detector[i]))

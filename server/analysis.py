@@ -1,16 +1,17 @@
 """Analysis of one snapshot, on a worker thread: findings, ranking, hot functions.
 
-After an edit, only the top-level statements whose text changed are analysed again; the findings
-of every other statement are carried over from the previous analysis, moved by the bytes and lines
-the edit shifted them. A change to module-level code that is not a function or class (imports,
-constants) invalidates everything, since detectors read those facts. On open and save the whole
-file is analysed, which also settles anything an incremental pass could have missed.
+The settled pass: the whole file parsed (incrementally, from the edited tree of the last one) and
+analysed with the whole module in view, on open, save, settings changes and whenever edits
+pause; it can also analyse only the top-level statements whose text changed, carrying the
+others' findings over, moved by the bytes and lines the edit shifted them (a change to module
+facts, imports or constants, invalidates everything). The keystroke path is server/quick.py.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import threading
 
 from tree_sitter import Node
 
@@ -87,7 +88,11 @@ def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
 
 
 def _findings(
-    snap: Snapshot, ctx: FileContext, previous: Analysis | None, full: bool
+    snap: Snapshot,
+    ctx: FileContext,
+    previous: Analysis | None,
+    full: bool,
+    cancel: threading.Event | None = None,
 ) -> tuple[list[Finding], list[FunctionDef], list[Chunk], bytes]:
     settings = snap.folder.settings
     chunks, module_digest = _chunks(ctx)
@@ -116,7 +121,7 @@ def _findings(
             chunk.partial = True  # filled from the fresh findings below
         order.append(chunk)
     if not reusable:
-        fresh = analyze_context(ctx, settings.select, settings.ignore).findings
+        fresh = analyze_context(ctx, settings.select, settings.ignore, cancel=cancel).findings
     else:
         fresh = (
             analyze_context(ctx, settings.select, settings.ignore, todo).findings if todo else []
@@ -135,13 +140,17 @@ def _findings(
 
 
 def analyze_snapshot(
-    snap: Snapshot, previous: Analysis | None = None, full: bool = True
+    snap: Snapshot,
+    previous: Analysis | None = None,
+    full: bool = True,
+    cancel: threading.Event | None = None,
 ) -> Analysis:
     """The settled analysis: the whole file parsed (incrementally from the snapshot's edited
-    tree), statements whose text changed analysed with the whole module in view."""
+    tree) and analysed with the whole module in view; with `full` False, only the statements
+    whose text changed (the others' findings carried over). A set `cancel` stops it (Cancelled)."""
     tree = parse(snap.source, snap.tree) if snap.tree is not None else parse(snap.source)
     ctx = FileContext(snap.path, snap.source, tree)
-    findings, defs, order, module_digest = _findings(snap, ctx, previous, full)
+    findings, defs, order, module_digest = _findings(snap, ctx, previous, full, cancel)
     reuse = previous.wire_cache if previous is not None and not full else None
     analysis = assemble(snap, findings, defs, order, module_digest, reuse=reuse)
     analysis.tree = tree

@@ -33,6 +33,7 @@ from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.uris import to_fs_path
 
 from megawatt import __version__
+from megawatt.analyzers.engine import Cancelled
 from megawatt.server.session import Analysis, FolderState, Session, Snapshot
 
 log = logging.getLogger("megawatt.server")
@@ -96,6 +97,7 @@ class MegawattServer(LanguageServer):
         self._running: set[str] = set()
         self._dirty: set[str] = set()
         self._settling: dict[str, asyncio.TimerHandle] = {}
+        self._settle_cancel: dict[str, threading.Event] = {}
 
     # -- failures --------------------------------------------------------------------------
 
@@ -175,6 +177,9 @@ class MegawattServer(LanguageServer):
             pending = timers.pop(uri, None)
             if pending is not None:
                 pending.cancel()
+        running = self._settle_cancel.pop(uri, None)
+        if running is not None:  # a settled pass of an older text: stop it, the keystroke first
+            running.set()
         # call_later(0) still lets every change already read from the client apply first
         self._pending[uri] = loop.call_later(delay, self._start_analysis, uri)
 
@@ -199,7 +204,12 @@ class MegawattServer(LanguageServer):
         loop = asyncio.get_event_loop()
         previous, full = state.previous, state.full
         state.full = False
-        if settle or full or previous is None:
+        if settle:
+            # the whole file with the whole module in view, so nothing a quick pass could not
+            # see stays stale; stopped between detectors by the next keystroke
+            cancel = self._settle_cancel[uri] = threading.Event()
+            job = functools.partial(analyze_snapshot, snap, previous, True, cancel)
+        elif full or previous is None:
             job = functools.partial(analyze_snapshot, snap, previous, full)
         else:  # a keystroke: the quick pass, the settled one when the edits pause
             job = functools.partial(_quick_or_settled, snap, previous)
@@ -213,12 +223,15 @@ class MegawattServer(LanguageServer):
         self, uri: str, version: int | None, folder: FolderState, fut: Any
     ) -> None:
         self._running.discard(uri)
+        self._settle_cancel.pop(uri, None)
         if uri in self._dirty:
             self._dirty.discard(uri)
             self.schedule(uri)
         if fut.cancelled():
             return
         err = fut.exception()
+        if isinstance(err, Cancelled):
+            return  # a newer text's analysis is scheduled already
         if err is not None:
             self.report("analysis", err)
             return
