@@ -71,6 +71,8 @@ def scan(
     output: Path | None,
 ) -> None:  # fmt: skip
     """Find opportunities in PATHS (default: the project), ranked by the profile."""
+    import gc
+
     from megawatt.analyzers.scan import clear_cache as clear
     from megawatt.analyzers.scan import default_cache_dir
     from megawatt.config import find_project_root, load_settings
@@ -78,6 +80,12 @@ def scan(
     from megawatt.report import sarif, scan_json
     from megawatt.scanner import run_scan
 
+    # a scan makes and drops millions of short-lived objects while the modules, the query and the
+    # skills live as long as the process: fewer, cheaper collections (the workers fork from here
+    # and inherit it) save ~5% of a cold scan
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 50)
     targets = list(paths) or [Path.cwd()]
     base = (root or find_project_root(targets[0])).resolve()
     folder = cache_dir or default_cache_dir()
