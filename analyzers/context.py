@@ -40,6 +40,8 @@ class FileContext:
         self.memo: dict[object, object] = {}
         # the file's function definitions as the whole-file analysis matched them
         self.defs_matches: list[dict[str, list[Node]]] | None = None
+        # and its import statements and bound names (`ImportTable` reads them, not the tree)
+        self.import_captures: dict[str, list[Node]] | None = None
 
     # -- positions -------------------------------------------------------------------------
 
@@ -83,7 +85,7 @@ class FileContext:
 
     @cached_property
     def imports(self) -> ImportTable:
-        return ImportTable(self.tree)
+        return ImportTable(self.tree, self.import_captures)
 
     def enclosing(self, node: Node, types: tuple[str, ...] = FUNCTION_TYPES) -> Node | None:
         parent = node.parent

@@ -11,12 +11,11 @@ import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from tree_sitter import Node, QueryCursor, Tree
+from tree_sitter import QueryCursor, Tree
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.detector import Captures
 from megawatt.analyzers.imports import CAPTURES as IMPORT_CAPTURES
-from megawatt.analyzers.imports import ImportTable
 from megawatt.analyzers.registry import FACTS, compiled
 from megawatt.analyzers.suppress import suppressions
 from megawatt.model import Finding
@@ -63,7 +62,8 @@ def analyze_context(
     if not wanted:
         return result
     per_detector: dict[int, list[Captures]] = {i: [] for i in wanted}
-    imports: dict[str, list[Node]] = {name: [] for name in IMPORT_CAPTURES}
+    # the whole file's import statements and bindings, gathered by the same pass
+    imports = {name: [] for name in IMPORT_CAPTURES} if ranges is None else None
     if ranges is None:
         ctx.defs_matches = []
     cursor = QueryCursor(comp.query)
@@ -81,17 +81,17 @@ def analyze_context(
                 if "def" in captures:
                     if ctx.defs_matches is not None:
                         ctx.defs_matches.append(captures)
-                elif ranges is None:
+                elif imports is not None:
                     for name, nodes in captures.items():
                         imports[name].extend(nodes)
                 continue
             bucket = per_detector.get(owner)
             if bucket is not None:
                 bucket.append(captures)
-    if ranges is None and "imports" not in ctx.__dict__:
+    if imports is not None:
         for nodes in imports.values():
             nodes.sort(key=lambda n: n.start_byte)
-        ctx.__dict__["imports"] = ImportTable(ctx.tree, imports)  # the cached property, filled
+        ctx.import_captures = imports
     findings: list[Finding] = []
     for i in wanted:
         if ranges is not None and not per_detector[i]:

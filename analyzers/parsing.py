@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import tree_sitter_python
-from tree_sitter import Language, Parser, Tree
+from tree_sitter import Language, Node, Parser, Tree
 
 PYTHON = Language(tree_sitter_python.language())
 _local = threading.local()
@@ -21,3 +21,17 @@ def parser() -> Parser:
 
 def parse(source: bytes, old_tree: Tree | None = None) -> Tree:
     return parser().parse(source, old_tree) if old_tree is not None else parser().parse(source)
+
+
+def error_nodes(root: Node) -> list[Node]:
+    """The ERROR and MISSING nodes under `root`, outermost first (subtrees without errors are
+    not walked)."""
+    found: list[Node] = []
+    stack = [root] if root.has_error or root.is_error or root.is_missing else []
+    while stack:
+        n = stack.pop()
+        if n.is_error or n.is_missing:
+            found.append(n)
+        elif n.has_error:
+            stack.extend(reversed(n.children))
+    return found

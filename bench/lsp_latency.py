@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +148,9 @@ def init(client: RpcClient, root: Path) -> None:
     client.notify("initialized", {})
 
 
-def measure_server(
-    name: str, argv: list[str], root: Path, text: str, edits: int, seed: int
-) -> dict[str, Any]:
-    path = root / "big.py"
+def _open(argv: list[str], root: Path, name: str, text: str) -> tuple[RpcClient, str, float]:
+    """A started server with `text` open as `name`; the time to its first diagnostics."""
+    path = root / name
     path.write_text(text)
     uri = path.as_uri()
     client = RpcClient(argv, root)
@@ -158,27 +159,35 @@ def measure_server(
         "textDocument/didOpen",
         {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
     )
-    first = client.wait_diagnostics(uri, 1) - t0
+    return client, uri, client.wait_diagnostics(uri, 1) - t0
+
+
+def _keystrokes(
+    client: RpcClient, uri: str, text: str, edits: int, seed: int, chars: str
+) -> Iterator[tuple[int, Callable[[], float]]]:
+    """(version, send) per single-character insertion at a random place; `send` returns when
+    it was sent. The same seed gives every server the same edits."""
     lines = text.split("\n")
     rng = random.Random(seed)
-    latencies = []
     for k in range(edits):
         version = k + 2
         row = rng.randrange(len(lines) - 1)
         col = rng.randrange(len(lines[row]) + 1)
-        char = rng.choice("xyz ")
+        char = rng.choice(chars)
         lines[row] = lines[row][:col] + char + lines[row][col:]
-        change = {
-            "range": {
-                "start": {"line": row, "character": col},
-                "end": {"line": row, "character": col},
-            },
-            "text": char,
-        }
-        sent = client.notify(
-            "textDocument/didChange",
-            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
-        )
+        at = {"line": row, "character": col}
+        params = {"textDocument": {"uri": uri, "version": version},
+                  "contentChanges": [{"range": {"start": at, "end": at}, "text": char}]}  # fmt: skip
+        yield version, functools.partial(client.notify, "textDocument/didChange", params)
+
+
+def measure_server(
+    name: str, argv: list[str], root: Path, text: str, edits: int, seed: int
+) -> dict[str, Any]:
+    client, uri, first = _open(argv, root, "big.py", text)
+    latencies = []
+    for version, send in _keystrokes(client, uri, text, edits, seed, "xyz "):
+        sent = send()
         latencies.append(client.wait_diagnostics(uri, version) - sent)
     client.close()
     latencies.sort()
@@ -249,30 +258,10 @@ def measure_settled(
     """Megawatt answers a keystroke with a quick pass, then, once edits pause, with the settled
     whole-file pass (a second publish of the same version): the time to that one, edits spaced
     out so each can settle."""
-    path = root / "settle.py"
-    path.write_text(text)
-    uri = path.as_uri()
-    client = RpcClient(argv, root)
-    init(client, root)
-    client.notify(
-        "textDocument/didOpen",
-        {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}},
-    )
-    client.wait_diagnostics(uri, 1)
-    lines = text.split("\n")
-    rng = random.Random(seed)
+    client, uri, _first = _open(argv, root, "settle.py", text)
     quick, settled = [], []
-    for k in range(edits):
-        version = k + 2
-        row = rng.randrange(len(lines) - 1)
-        col = rng.randrange(len(lines[row]) + 1)
-        lines[row] = lines[row][:col] + "x" + lines[row][col:]
-        change = {"range": {"start": {"line": row, "character": col},
-                            "end": {"line": row, "character": col}}, "text": "x"}  # fmt: skip
-        sent = client.notify(
-            "textDocument/didChange",
-            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
-        )
+    for version, send in _keystrokes(client, uri, text, edits, seed, "x"):
+        sent = send()
         quick.append(client.wait_diagnostics(uri, version) - sent)
         # none comes when the quick pass was already a whole-file one
         with contextlib.suppress(queue.Empty):

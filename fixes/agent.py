@@ -20,6 +20,7 @@ from megawatt.fixes.guardrails import Candidate, Target
 from megawatt.fixes.redact import redact_value
 from megawatt.skills.model import Skill
 from megawatt.tools import ToolContext, ToolError, call_tool, tool_specs
+from megawatt.tools.registry import input_schema
 
 __all__ = ["AiError", "Conversation", "SubmitFix", "make_client", "propose"]
 
@@ -50,15 +51,11 @@ class SubmitFix(BaseModel):
 
 
 def _submit_spec() -> dict[str, Any]:
-    schema = SubmitFix.model_json_schema()
-    schema.pop("title", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
     return {
         "name": SUBMIT,
         "description": "Submit the fix: the replacement for the target function and any imports "
         "it needs. Call this exactly once, when you are done gathering context.",
-        "input_schema": schema,
+        "input_schema": input_schema(SubmitFix),
     }
 
 

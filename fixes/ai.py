@@ -8,6 +8,7 @@ model), so asking for the same fix again is instant unless a fresh candidate is 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from megawatt.fixes.guardrails import (
     static_checks,
 )
 from megawatt.model import Finding
+from megawatt.skills import SkillSet
 from megawatt.tools import FindTestsInput, ToolContext, ToolError, find_tests
 
 __all__ = ["AiOutcome", "cache_dir", "cached_fix", "last_request", "resolve_ai_fix"]
@@ -82,10 +84,17 @@ def _remember(convo: Conversation) -> None:
         pass  # showing the last request is a convenience; the fix does not depend on it
 
 
-def _cache_key(source: bytes, finding: Finding, skill_version: int, model: str) -> str:
-    h = hashlib.sha256(source)
-    h.update(f"\0{finding.key}\0{skill_version}\0{model}".encode())
-    return h.hexdigest()[:32]
+@functools.lru_cache(maxsize=8)
+def _digest(source: bytes) -> str:
+    # an editor asks for code actions on every cursor move: one text is hashed once
+    return hashlib.sha256(source).hexdigest()
+
+
+def _cache_key(skills: SkillSet, source: bytes, finding: Finding, settings: LlmSettings) -> str:
+    skill = skills.get(finding.skill)
+    version = skill.meta.version if skill is not None else 0
+    text = f"{_digest(source)}\0{finding.key}\0{version}\0{settings.model}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _cached(key: str) -> AiOutcome | None:
@@ -107,12 +116,10 @@ def _store(key: str, outcome: AiOutcome) -> None:
 
 
 def cached_fix(
-    ctx: ToolContext, source: bytes, finding: Finding, settings: LlmSettings
+    skills: SkillSet, source: bytes, finding: Finding, settings: LlmSettings
 ) -> AiOutcome | None:
     """The validated fix already made for this text and opportunity, if any."""
-    skill = ctx.skills.get(finding.skill)
-    version = skill.meta.version if skill is not None else 0
-    return _cached(_cache_key(source, finding, version, settings.model))
+    return _cached(_cache_key(skills, source, finding, settings))
 
 
 def _behaviour(
@@ -168,8 +175,7 @@ def resolve_ai_fix(
             "(or the editor's megawatt.llm.enabled); code is sent to the model only then",
         )
     skill = ctx.skills.get(finding.skill)
-    version = skill.meta.version if skill is not None else 0
-    key = _cache_key(source, finding, version, settings.model)
+    key = _cache_key(ctx.skills, source, finding, settings)
     if not fresh:
         hit = _cached(key)
         if hit is not None:

@@ -7,7 +7,7 @@ import warnings
 from dataclasses import replace
 
 from megawatt.analyzers.context import FileContext
-from megawatt.analyzers.parsing import parse
+from megawatt.analyzers.parsing import error_nodes, parse
 from megawatt.fixes.edits import EditConflict, apply_edits
 from megawatt.model import Finding, Fix
 from megawatt.skills import SkillSet, rewrite_for
@@ -16,18 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def _error_count(source: bytes) -> int:
-    tree = parse(source)
-    if not tree.root_node.has_error:
-        return 0
-    count = 0
-    stack = [tree.root_node]
-    while stack:
-        n = stack.pop()
-        if n.is_error or n.is_missing:
-            count += 1
-        elif n.has_error:
-            stack.extend(n.children)
-    return count
+    return len(error_nodes(parse(source).root_node))
 
 
 def check(ctx: FileContext, fix: Fix) -> str | None:

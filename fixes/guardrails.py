@@ -23,7 +23,7 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
-from megawatt.analyzers.parsing import parse
+from megawatt.analyzers.parsing import error_nodes, parse
 from megawatt.fixes.edits import import_insertion_point
 from megawatt.model import Finding
 
@@ -166,18 +166,6 @@ def locate_function(path: str, source: bytes, finding: Finding) -> Target:
     )
 
 
-def _errors(node: Node) -> list[Node]:
-    found: list[Node] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.is_error or n.is_missing:
-            found.append(n)
-        elif n.has_error:
-            stack.extend(n.children)
-    return found
-
-
 def _name(fn: Node) -> str:
     name = fn.child_by_field_name("name")
     return "" if name is None or name.text is None else name.text.decode("utf-8")
@@ -313,7 +301,7 @@ def static_checks(
     verified: list[str] = []
     new = spliced.source
     tree = parse(new)
-    errors = _errors(tree.root_node)
+    errors = error_nodes(tree.root_node)
     if errors:
         e = errors[0]
         raise Rejected(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from megawatt.errors import ProfileFormatError
@@ -185,52 +185,41 @@ def _load_sampled(
         f"{label} has {len(samples)} samples but {len(weights)} weights",
     )
     # Identical stacks are frequent (a million samples hold a few thousand distinct stacks), so
-    # they are counted in C first and every later step runs once per distinct stack.
-    stacks: dict[tuple[Any, ...], float] = {}
+    # they are counted in C first and every later step runs once per distinct stack. Samples cut
+    # out as text are counted as text and each distinct one parsed once.
     if isinstance(samples, _Samples):
-        return _add_stacks(source, label, _counted(source, label, samples, weights), frames, scale)
-    try:
-        if weights and weights.count(weights[0]) == len(weights):
-            # py-spy weighs every sample the same: counting bare stacks is a third cheaper.
-            weight = weights[0]
-            _check_weight(source, label, weight)
-            stacks = {stack: weight * n for stack, n in Counter(map(tuple, samples)).items()}
-        else:
-            for (stack, weight), n in Counter(
-                zip(map(tuple, samples), weights, strict=True)
-            ).items():
-                _check_weight(source, label, weight)
-                stacks[stack] = stacks.get(stack, 0.0) + weight * n
-    except TypeError:
-        raise ProfileFormatError(
-            source, f"{label} samples are not all lists of frame indices with numeric weights"
-        ) from None
-
-    return _add_stacks(source, label, stacks, frames, scale)
-
-
-def _counted(
-    source: str, label: str, samples: _Samples, weights: list[Any]
-) -> dict[tuple[Any, ...], float]:
-    """Stack → weight from samples cut out as text: counted as text, parsed once each."""
+        keys: Iterable[Hashable] = samples
+        to_stack: Callable[[Any], tuple[Any, ...]] = _parse_sample
+    else:
+        keys, to_stack = map(tuple, samples), _same
     stacks: dict[tuple[Any, ...], float] = {}
     try:
         if weights and weights.count(weights[0]) == len(weights):
+            # py-spy weighs every sample the same: counting bare stacks is a third cheaper
             weight = weights[0]
             _check_weight(source, label, weight)
-            for text, n in Counter(samples).items():
-                stack = tuple(map(int, text.split(b","))) if text else ()
-                stacks[stack] = stacks.get(stack, 0.0) + weight * n
+            counted: Iterable[tuple[Any, Any, int]] = (
+                (key, weight, n) for key, n in Counter(keys).items()
+            )
         else:
-            for (text, weight), n in Counter(zip(samples, weights, strict=True)).items():
-                _check_weight(source, label, weight)
-                stack = tuple(map(int, text.split(b","))) if text else ()
-                stacks[stack] = stacks.get(stack, 0.0) + weight * n
+            counted = ((k, w, n) for (k, w), n in Counter(zip(keys, weights, strict=True)).items())
+        for key, weight, n in counted:
+            _check_weight(source, label, weight)
+            stack = to_stack(key)
+            stacks[stack] = stacks.get(stack, 0.0) + weight * n
     except (TypeError, ValueError):
         raise ProfileFormatError(
             source, f"{label} samples are not all lists of frame indices with numeric weights"
         ) from None
-    return stacks
+    return _add_stacks(source, label, stacks, frames, scale)
+
+
+def _parse_sample(text: bytes) -> tuple[int, ...]:
+    return tuple(map(int, text.split(b","))) if text else ()
+
+
+def _same(stack: tuple[Any, ...]) -> tuple[Any, ...]:
+    return stack
 
 
 def _add_stacks(

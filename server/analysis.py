@@ -33,9 +33,10 @@ INERT = ("pass_statement", "comment", "ERROR", "return_statement", "continue_sta
          "break_statement")  # fmt: skip
 
 
-def _binds(node: Node) -> bool:
-    """Whether a top-level statement can change facts that detectors read about the module."""
-    if node.type in INERT or node.is_error or node.has_error:
+def is_fact(node: Node) -> bool:
+    """Whether a top-level statement states a fact detectors read about the module (an import
+    or an assignment; not a definition)."""
+    if node.type in DEFINITIONS or node.type in INERT or node.is_error or node.has_error:
         return False
     if node.start_point.column > 0:
         # an indented "top-level" statement is the body of a definition whose header stopped
@@ -61,7 +62,7 @@ def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes, bool]], bytes]:
         text = ctx.source[child.start_byte : child.end_byte]
         # every top-level statement is a chunk whose findings can be carried over; the ones
         # that are not definitions and bind names make up the module digest
-        fact = child.type not in DEFINITIONS and _binds(child)
+        fact = is_fact(child)
         out.append((child, digest_of(text), fact))
         if fact:
             rest.update(text)
@@ -69,7 +70,7 @@ def _chunks(ctx: FileContext) -> tuple[list[tuple[Node, bytes, bool]], bytes]:
     return out, rest.digest()
 
 
-def _moved(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
+def moved_finding(f: Finding, delta_bytes: int, delta_lines: int) -> Finding:
     s = f.span
     fn_line = f.function_line
     # the constructor, not dataclasses.replace: this runs for every finding after an edit
@@ -101,8 +102,9 @@ def _findings(
     todo: list[tuple[int, int]] = []
     order: list[Chunk] = []
     defs: list[FunctionDef] = []
+    before = {c.digest: c for c in previous.order} if previous is not None else {}
     for node, digest, fact in chunks:
-        old = previous.chunks.get(digest) if previous is not None else None
+        old = before.get(digest)
         line = node.start_point.row + 1
         if old is not None:
             db, dl = node.start_byte - old.start_byte, line - old.line
@@ -114,7 +116,9 @@ def _findings(
         chunk = Chunk(node.start_byte, node.end_byte, line, [], moved_defs, digest, fact)
         # a quick analysis saw the statement without the rest of the module: look again
         if old is not None and reusable and not old.partial:
-            chunk.findings = [_moved(f, db, dl) for f in old.findings] if db or dl else old.findings
+            chunk.findings = (
+                [moved_finding(f, db, dl) for f in old.findings] if db or dl else old.findings
+            )
             carried.extend(chunk.findings)
         else:
             todo.append((node.start_byte, node.end_byte))
@@ -199,7 +203,6 @@ def assemble(
         hot=hot,
         defs=defs,
         lines=LineIndex(snap.source, snap.encoding),
-        chunks={c.digest: c for c in order},
         order=order,
         module_digest=module_digest,
         settled=settled,

@@ -24,7 +24,8 @@ from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.parsing import PYTHON
 from megawatt.analyzers.symbols import FunctionDef, functions
 from megawatt.model import Finding
-from megawatt.server.analysis import DEFINITIONS, _binds, _moved, assemble, digest_of
+from megawatt.server.analysis import assemble, digest_of, is_fact, moved_finding
+from megawatt.server.edits import changed
 from megawatt.server.session import Analysis, Chunk, Snapshot
 
 # beyond this, the edited region is most of the file: the settled pass is as cheap
@@ -39,27 +40,6 @@ def _parser(ranges: list[Range]) -> Parser:
         p = _local.parser = Parser(PYTHON)
     p.included_ranges = ranges
     return p
-
-
-def changed(old: bytes, new: bytes) -> tuple[int, int, int]:
-    """(start, old end, new end) of the bytes that differ, by common prefix and suffix."""
-    limit = min(len(old), len(new))
-    lo, hi = 0, limit
-    while lo < hi:  # the longest common prefix, by halves (each comparison is one memcmp)
-        mid = (lo + hi + 1) // 2
-        if old[:mid] == new[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, limit - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old[len(old) - mid :] == new[len(new) - mid :]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return prefix, len(old) - lo, len(new) - lo
 
 
 class _Lines:
@@ -171,32 +151,30 @@ def quick_snapshot(snap: Snapshot, previous: Analysis) -> Analysis | None:
         for n in tree.root_node.children
         if span[0] <= n.start_byte < span[1] and n.type != "comment"
     ]
-    facts = [
-        digest_of(new[n.start_byte : n.end_byte])
+    fresh_chunks = [
+        Chunk(n.start_byte, n.end_byte, n.start_point.row + 1, [], functions(n),
+              digest_of(new[n.start_byte : n.end_byte]), is_fact(n), partial=True)
         for n in nodes
-        if n.type not in DEFINITIONS and _binds(n)
-    ]
+    ]  # fmt: skip
     # an import or constant changed: every statement may read it, so every one is marked for
     # the settled pass (which sees the module digest change and analyses them all again)
-    facts_changed = facts != [c.digest for c in replaced if c.fact]
+    facts_changed = [c.digest for c in fresh_chunks if c.fact] != [
+        c.digest for c in replaced if c.fact
+    ]
     settings = snap.folder.settings
     ctx = FileContext(snap.path, new, tree)
     fresh = analyze_context(ctx, settings.select, settings.ignore, [span]).findings
     starts_fresh = [f.span.start_byte for f in fresh]
+    for c in fresh_chunks:
+        c.findings = fresh[
+            bisect.bisect_left(starts_fresh, c.start_byte) : bisect.bisect_left(
+                starts_fresh, c.end_byte
+            )
+        ]
     dl = new[p:new_end].count(b"\n") - old[p:old_end].count(b"\n")
-    fresh_chunks: list[Chunk] = []
-    for n in nodes:
-        i = bisect.bisect_left(starts_fresh, n.start_byte)
-        j = bisect.bisect_left(starts_fresh, n.end_byte)
-        text = new[n.start_byte : n.end_byte]
-        fact = n.type not in DEFINITIONS and _binds(n)
-        fresh_chunks.append(
-            Chunk(n.start_byte, n.end_byte, n.start_point.row + 1, fresh[i:j], functions(n),
-                  digest_of(text), fact, partial=True)
-        )  # fmt: skip
     moved: list[Chunk] = []
     for c in kept_after:
-        findings = [_moved(f, delta, dl) for f in c.findings] if delta or dl else c.findings
+        findings = [moved_finding(f, delta, dl) for f in c.findings] if delta or dl else c.findings
         defs = [d.moved(dl) for d in c.defs] if dl else c.defs
         moved.append(
             Chunk(c.start_byte + delta, c.end_byte + delta, c.line + dl, findings, defs,

@@ -70,9 +70,8 @@ class Analysis:
     hot: list[HotSpot]
     defs: list[FunctionDef]
     lines: LineIndex
-    # for incremental re-analysis: top-level statement digest → where it was, what it held
-    chunks: dict[bytes, Chunk] = field(default_factory=dict)
-    order: list[Chunk] = field(default_factory=list)  # the same, in source order
+    # for incremental re-analysis: the top-level statements, in source order, with their digests
+    order: list[Chunk] = field(default_factory=list)
     module_digest: bytes = b""
     settled: bool = True  # False for a quick pass: the settled one follows when edits pause
     tree: Tree | None = None  # the whole file's tree a settled pass parsed

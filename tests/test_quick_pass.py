@@ -8,7 +8,8 @@ from pathlib import Path
 
 from megawatt.config import Settings
 from megawatt.server.analysis import analyze_snapshot
-from megawatt.server.quick import changed, quick_snapshot
+from megawatt.server.edits import changed
+from megawatt.server.quick import quick_snapshot
 from megawatt.server.session import Analysis, FolderState, Snapshot
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop.py"

@@ -13,7 +13,7 @@ from megawatt.tools import callgraph, code_search, opportunity, related_tests, s
 from megawatt.tools.context import ToolContext
 from megawatt.tools.errors import ToolError
 
-__all__ = ["TOOLS", "Tool", "call_tool", "tool_specs"]
+__all__ = ["TOOLS", "Tool", "call_tool", "input_schema", "tool_specs"]
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -31,7 +31,7 @@ class Tool(Generic[In, Out]):
         return {
             "name": self.name,
             "description": self.description,
-            "input_schema": _untitled(self.input_model.model_json_schema()),
+            "input_schema": input_schema(self.input_model),
         }
 
     def run(self, ctx: ToolContext, arguments: object) -> Out:
@@ -63,6 +63,12 @@ def _problems(err: ValidationError) -> str:
         else:
             out.append(f"argument {where!r}: {e['msg']} (got {e['input']!r})")
     return "; ".join(out)
+
+
+def input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema as a tool's `input_schema` (pydantic's titles left out)."""
+    schema: dict[str, Any] = _untitled(model.model_json_schema())
+    return schema
 
 
 def _untitled(schema: Any, in_properties: bool = False) -> Any:

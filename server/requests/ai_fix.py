@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import threading
-import uuid
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ from lsprotocol import types as T
 
 from megawatt.fixes.ai import AiOutcome, cache_dir, cached_fix, last_request, resolve_ai_fix
 from megawatt.model import Finding
+from megawatt.server import progress
 from megawatt.server.edits import whole_document, workspace_edit
 from megawatt.server.server import MegawattServer, guarded
 from megawatt.server.session import Analysis, DocumentState
@@ -53,7 +53,7 @@ def ai_actions(
         return []
     what = f"{finding.skill} in {finding.function}" if finding.function else finding.skill
     base = {"uri": state.uri, "version": analysis.version, "key": finding.key, "action": "ai"}
-    hit = cached_fix(_context(ls, state, analysis), analysis.source, finding, llm)
+    hit = cached_fix(load_skills(folder.root), analysis.source, finding, llm)
     offers: list[tuple[str, bool]] = []
     if hit is not None and hit.ok:
         offers.append((f"Apply Claude's fix (cached): {hit.title}", False))
@@ -81,18 +81,6 @@ def ai_actions(
     return actions
 
 
-async def _progress(ls: MegawattServer, title: str) -> str | None:
-    token = str(uuid.uuid4())
-    try:
-        await asyncio.wait_for(ls.work_done_progress.create_async(token), 5)
-    except Exception:  # a client without window/workDoneProgress gets no bar
-        return None
-    ls.work_done_progress.begin(
-        token, T.WorkDoneProgressBegin(title=title, cancellable=True, message="starting")
-    )
-    return token
-
-
 async def compute(ls: MegawattServer, data: dict[str, Any]) -> tuple[T.WorkspaceEdit | None, str]:
     """The validated edit for an AI action's data, or None and the reason."""
     state = ls.session.documents.get(str(data.get("uri")))
@@ -105,7 +93,8 @@ async def compute(ls: MegawattServer, data: dict[str, Any]) -> tuple[T.Workspace
     ctx = _context(ls, state, analysis)
     loop = asyncio.get_running_loop()
     cancel = threading.Event()
-    token = await _progress(ls, f"Megawatt: Claude fix for {finding.function or finding.skill}")
+    title = f"Megawatt: Claude fix for {finding.function or finding.skill}"
+    token = await progress.begin(ls, title, cancellable=True)
 
     def report(message: str) -> None:
         if token is not None:
@@ -135,9 +124,8 @@ async def compute(ls: MegawattServer, data: dict[str, Any]) -> tuple[T.Workspace
         cancel.set()
         raise
     finally:
-        if token is not None:
-            message = "cancelled" if outcome is None else ("done" if outcome.ok else "no fix")
-            ls.work_done_progress.end(token, T.WorkDoneProgressEnd(message=message))
+        message = "cancelled" if outcome is None else ("done" if outcome.ok else "no fix")
+        progress.end(ls, token, message)
     if cancel.is_set():
         return None, "cancelled"
     if not outcome.ok or outcome.source is None:
@@ -150,15 +138,17 @@ async def compute(ls: MegawattServer, data: dict[str, Any]) -> tuple[T.Workspace
     return workspace_edit(state.uri, analysis.version, edits, ls.session.document_changes), ""
 
 
+def _refused(ls: MegawattServer, reason: str) -> None:
+    ls.window_show_message(
+        T.ShowMessageParams(type=T.MessageType.Warning, message=f"Megawatt: no AI fix: {reason}")
+    )
+
+
 async def resolve_ai(ls: MegawattServer, action: T.CodeAction) -> T.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     edit, reason = await compute(ls, data)
     if edit is None:
-        ls.window_show_message(
-            T.ShowMessageParams(
-                type=T.MessageType.Warning, message=f"Megawatt: no AI fix: {reason}"
-            )
-        )
+        _refused(ls, reason)
         return action
     action.edit = edit
     return action
@@ -170,11 +160,7 @@ def register(server: MegawattServer) -> None:
     async def generate(ls: MegawattServer, data: dict[str, Any]) -> bool:
         edit, reason = await compute(ls, data)
         if edit is None:
-            ls.window_show_message(
-                T.ShowMessageParams(
-                    type=T.MessageType.Warning, message=f"Megawatt: no AI fix: {reason}"
-                )
-            )
+            _refused(ls, reason)
             return False
         result = await ls.workspace_apply_edit_async(T.ApplyWorkspaceEditParams(edit=edit))
         return bool(result.applied)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 from lsprotocol import types as T
 
+from megawatt.server import progress
 from megawatt.server.server import MegawattServer, guarded, uri_path
 
 RECORD = "megawatt.recordProfile"
@@ -15,21 +15,6 @@ RELOAD = "megawatt.reloadProfiles"
 SCAN = "megawatt.scanWorkspace"
 SHOW_SKILL = "megawatt.showSkill"
 SHOW_FUNCTION = "megawatt.showFunction"
-
-
-async def _progress(ls: MegawattServer, title: str) -> str | None:
-    token = str(uuid.uuid4())
-    try:
-        await asyncio.wait_for(ls.work_done_progress.create_async(token), 5)
-    except Exception:  # a client without window/workDoneProgress gets no bar
-        return None
-    ls.work_done_progress.begin(token, T.WorkDoneProgressBegin(title=title, percentage=0))
-    return token
-
-
-def _end(ls: MegawattServer, token: str | None, message: str) -> None:
-    if token is not None:
-        ls.work_done_progress.end(token, T.WorkDoneProgressEnd(message=message))
 
 
 def _folder_root(ls: MegawattServer, uri: str | None) -> Path:
@@ -56,7 +41,7 @@ def register(server: MegawattServer) -> None:
                 'the command to profile, e.g. ["python", "-m", "myapp"]',
             )
             return None
-        token = await _progress(ls, f"Megawatt: profiling {' '.join(command)}")
+        token = await progress.begin(ls, f"Megawatt: profiling {' '.join(command)}")
         loop = asyncio.get_running_loop()
         try:
             rec = await loop.run_in_executor(
@@ -70,12 +55,12 @@ def register(server: MegawattServer) -> None:
                 ),
             )
         except Exception as err:
-            _end(ls, token, "failed")
+            progress.end(ls, token, "failed")
             ls.window_show_message(
                 T.ShowMessageParams(type=T.MessageType.Error, message=f"Megawatt: {err}")
             )
             return None
-        _end(ls, token, f"{rec.profile.name} in {rec.seconds:.1f} s")
+        progress.end(ls, token, f"{rec.profile.name} in {rec.seconds:.1f} s")
         await loop.run_in_executor(ls.io_pool, ls.reload_profiles)
         ls.refresh_all()
         return str(rec.profile)
@@ -98,9 +83,9 @@ def register(server: MegawattServer) -> None:
 
         root = _folder_root(ls, str(args[0]) if args else None)
         folder = ls.folder_for(str(root / "pyproject.toml"))
-        token = await _progress(ls, "Megawatt: scanning the workspace")
+        token = await progress.begin(ls, "Megawatt: scanning the workspace")
 
-        def progress(done: int, total: int) -> None:
+        def files_done(done: int, total: int) -> None:
             if token is not None and total:
                 ls.work_done_progress.report(
                     token,
@@ -120,13 +105,15 @@ def register(server: MegawattServer) -> None:
                 ignore=folder.settings.ignore,
                 cache_dir=default_cache_dir(),
                 jobs=1,
-                progress=progress,
+                progress=files_done,
             ),
         )
         out = root / ".megawatt" / "report.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(_report_markdown(report, root), encoding="utf-8")
-        _end(ls, token, f"{len(report.opportunities)} opportunities in {report.files} files")
+        progress.end(
+            ls, token, f"{len(report.opportunities)} opportunities in {report.files} files"
+        )
         try:
             await asyncio.wait_for(
                 ls.window_show_document_async(

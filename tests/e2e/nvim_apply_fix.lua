@@ -1,8 +1,11 @@
 -- Driven by tests/e2e/test_neovim.py: open a file with the repo's editors/neovim config, wait for
--- Megawatt's diagnostics, ask for code actions on a finding, apply the fix, report as JSON.
+-- Megawatt's diagnostics, ask for code actions on a finding, pick one (the first quick fix, or the
+-- first whose title matches MEGAWATT_TEST_ACTION), resolve it if needed, apply it, and report as
+-- JSON, with the progress Neovim was shown meanwhile.
 local out_path = os.getenv("MEGAWATT_TEST_OUT")
 local want_code = os.getenv("MEGAWATT_TEST_CODE")
-local result = { diagnostics = {}, actions = {}, applied = false }
+local want_action = os.getenv("MEGAWATT_TEST_ACTION")
+local result = { diagnostics = {}, actions = {}, progress = {}, applied = false }
 
 local function finish()
   local f = assert(io.open(out_path, "w"))
@@ -14,6 +17,13 @@ end
 vim.opt.runtimepath:append(os.getenv("MEGAWATT_NVIM_CONFIG"))
 vim.lsp.config("megawatt", { cmd = { os.getenv("MEGAWATT_PYTHON"), "-m", "megawatt", "serve" } })
 vim.lsp.enable("megawatt")
+
+vim.api.nvim_create_autocmd("LspProgress", {
+  callback = function(ev)
+    local value = ev.data.params.value
+    table.insert(result.progress, { kind = value.kind, title = value.title, message = value.message })
+  end,
+})
 
 vim.api.nvim_create_autocmd("VimEnter", {
   callback = function()
@@ -45,13 +55,17 @@ vim.api.nvim_create_autocmd("VimEnter", {
       local chosen
       for _, action in ipairs(resp.result or {}) do
         table.insert(result.actions, action.title)
-        if not chosen and action.kind == "quickfix" and not action.title:match("^Ignore") then
-          chosen = action
+        local wanted
+        if want_action then
+          wanted = action.title:match(want_action)
+        else
+          wanted = action.kind == "quickfix" and not action.title:match("^Ignore")
         end
+        if not chosen and wanted then chosen = action end
       end
       if not chosen then result.error = "no fix action" return finish() end
       if not chosen.edit then
-        local resolved = client:request_sync("codeAction/resolve", chosen, 10000, 0)
+        local resolved = client:request_sync("codeAction/resolve", chosen, 120000, 0)
         chosen = resolved and resolved.result or chosen
       end
       if chosen.edit then

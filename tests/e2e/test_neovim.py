@@ -16,7 +16,6 @@ from tests.fake_anthropic import FakeAnthropic
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("nvim_apply_fix.lua")
-AI_SCRIPT = Path(__file__).with_name("nvim_ai_fix.lua")
 
 
 def nvim() -> str:
@@ -32,7 +31,6 @@ def run_nvim(
     file: Path,
     code: str,
     tmp_path: Path,
-    script: Path = SCRIPT,
     extra_env: dict[str, str] | None = None,
 ) -> dict:  # type: ignore[type-arg]
     out = tmp_path / f"nvim-{code}.json"
@@ -48,7 +46,7 @@ def run_nvim(
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
     proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(script), str(file)],
+        [nvim(), "--headless", "--clean", "-u", str(SCRIPT), str(file)],
         cwd=workspace, env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert out.exists(), (
@@ -97,8 +95,9 @@ def test_ai_fix_with_progress_in_neovim(tmp_path: Path) -> None:
             "ANTHROPIC_API_KEY": "test-key",
             "XDG_CACHE_HOME": str(tmp_path / "cache"),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "MEGAWATT_TEST_ACTION": "^Generate fix with Claude",
         }
-        result = run_nvim(root, path, "memoize", tmp_path, AI_SCRIPT, env)
+        result = run_nvim(root, path, "memoize", tmp_path, env)
     assert "error" not in result, result
     assert "Generate fix with Claude: memoize in Aligner.distance" in result["actions"]
     assert result["applied"]
