@@ -41,7 +41,8 @@ Progress = Callable[[str], None]
 @dataclass
 class AiOutcome:
     ok: bool
-    title: str = ""  # the action's title: what the fix does and what was verified
+    title: str = ""  # the action's title: Megawatt's verdict first, then the model's words
+    report: str = ""  # the whole verdict, line by line: each check, its method and figures
     source: str | None = None  # the whole new file text, when ok
     verified: list[str] = field(default_factory=list)
     reason: str = ""  # why no fix is offered

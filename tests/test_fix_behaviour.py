@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from megawatt.fixes.behaviour import (
+from megawatt.fixes.behaviour import Speed, measure_speed, summary, validate
+from megawatt.fixes.sandbox import (
     Counts,
     Sandbox,
     SandboxError,
-    Speed,
     TestRun,
     find_python,
-    measure_speed,
     run_tests,
-    summary,
-    validate,
 )
 
 FIB = b'''"""Numbers."""
