@@ -40,6 +40,19 @@ class LlmSettings(BaseModel):
         default=80000, ge=1000, description="Input + output tokens one fix may use in all."
     )
     test_timeout: float = Field(default=120.0, gt=0, description="Seconds for the tests' run.")
+    deadline: float = Field(
+        default=300.0, gt=0, description="Seconds for a whole fix: the model and every check."
+    )
+    max_retry_wait: float = Field(
+        default=30.0, ge=0, description="Longest wait a rate limit's retry-after may ask for."
+    )
+    min_gain: float = Field(
+        default=0.05, ge=0, description="Smallest measured speed-up offered (0.05 = 5 % faster)."
+    )
+    allow_unverified: bool = Field(
+        default=False,
+        description="Also offer fixes that no test or replayed call exercised (marked so).",
+    )
 
 
 class Settings(BaseModel):
