@@ -16,6 +16,18 @@ class FixRecipe(BaseModel):
     )
     recipe: str = Field(description="How the fix is made, in one paragraph.")
     llm_guidance: str = Field(default="", description="What a model must and must not do.")
+    # reviewed per built-in skill: what an AI fix may newly reference beyond the base builtins
+    allow: list[str] | None = Field(
+        default=None,
+        description="Dotted names an AI fix may newly use (a module alone: any public attribute "
+        "of it; '*.name': that attribute of a value the original already reached). In a project "
+        "skill this can only narrow the built-in skill's list.",
+    )
+    add_decorators: list[str] | None = Field(
+        default=None,
+        description="Decorators an AI fix may add to the function (dotted names). In a project "
+        "skill this can only narrow the built-in skill's list.",
+    )
 
 
 class SkillFrontMatter(BaseModel):
