@@ -1,321 +1,294 @@
-"""Behaviour and speed: the last, most expensive validation stage of a fix.
+"""Behaviour and speed: the last, most expensive validation stage of a fix, all in one sandbox.
 
-Where tests exercise the function, they run against the candidate in a sandbox copy of the
-workspace, with a timeout, and must pass; then the function's speed before and after is measured.
+1. Selection by execution: one instrumented run of the project's tests with the original finds
+   the tests that reach the function (and their outcomes), and records the calls it received.
+2. The selected tests run with the candidate and must pass.
+3. The recorded calls are replayed on both versions: same results, exceptions, argument state.
+4. Speed: wall-clock time of the replayed calls (or, when no call could be recorded, of the
+   selected tests), interleaved rounds, a 95 % interval; slower or within noise is refused.
 
+A candidate that no test and no replayed call exercised is not checked, and says so.
 Everything here is independent of the LLM that proposed the candidate.
 """
 
 from __future__ import annotations
 
-import ast
-import os
-import pstats
-import statistics
+import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from megawatt.fixes.sandbox import Sandbox, TestRun, run_tests
+from megawatt.fixes.guardrails import Rejected
+from megawatt.fixes.replay import Replay, replay_calls
+from megawatt.fixes.sandbox import Sandbox
+from megawatt.fixes.selection import RECORDER, Recording, install_probe, record_calls
+from megawatt.fixes.speed import Speed, estimate, figure, gate
 
-__all__ = ["Speed", "Validation", "measure_speed", "summary", "validate"]
+__all__ = ["Behaviour", "check_behaviour"]
 
-# Below this, a side's samples count as stable whatever their relative spread: a function that
-# takes microseconds in the tests has nothing left to gain, and its ratio is noise-bound anyway.
-ABSOLUTE_RESOLUTION_S = 0.001
-
-# Profiles pytest in-process and keeps its exit status (`python -m cProfile` swallows it).
-_PROFILE_DRIVER = """\
-import cProfile, sys
-import pytest
-out = sys.argv[1]
-args = sys.argv[2:]
-sys.argv = ["pytest", *args]
-profiler = cProfile.Profile()
-status = 1
-try:
-    status = profiler.runcall(pytest.main, args)
-finally:
-    profiler.dump_stats(out)
-sys.exit(int(status))
-"""
+MAX_TAIL_LINES = 25
 
 
 @dataclass
-class Speed:
-    """The function's cumulative time in the tests, before and after (medians of the rounds)."""
+class Behaviour:
+    """What the stage established, for the verdict. `checked` is False when nothing exercised
+    the candidate: then no line may say it was verified."""
 
-    before_s: float | None
-    after_s: float | None
-    ratio: float | None  # before / after; None when not measured (see note)
-    rounds: int
-    stable: bool
-    note: str | None = None  # why the speed was not measured, or what to keep in mind
-    before_samples: list[float] = field(default_factory=list)
-    after_samples: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Validation:
-    """The whole stage: the candidate's test run, the original's when that failed, the speed."""
-
-    tests: TestRun
+    checked: bool
+    headline: str
+    lines: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)  # the tests that passed with the candidate
+    replayed: int = 0
     speed: Speed | None = None
-    baseline: TestRun | None = None  # the original's run, made only when the candidate's failed
-
-    @property
-    def passed(self) -> bool:
-        return self.tests.passed
-
-    @property
-    def inconclusive(self) -> bool:
-        """The tests fail (or cannot run) with the original code too: they say nothing."""
-        return self.baseline is not None and not self.baseline.passed
-
-    @property
-    def summary(self) -> str:
-        if self.inconclusive and self.baseline is not None:
-            if self.baseline.status == "failed":
-                first = self.baseline.failures[0] if self.baseline.failures else "a test"
-                return f"? the tests fail with the original code too ({first})"
-            return summary(self.baseline)
-        return summary(self.tests, self.speed)
+    recording: Recording | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    isolation: str = ""
 
 
-def _function_lines(source: bytes, function: str) -> set[int] | None:
-    """The lines cProfile may record for `function` (def line, first decorator's), or None."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-    parts = [p for p in function.split(".") if p != "<locals>"]
-    body: list[ast.stmt] = tree.body
-    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None = None
-    for part in parts:
-        node = next(
-            (
-                n
-                for n in body
-                if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                and n.name == part
-            ),
-            None,
-        )
-        if node is None:
-            return None
-        body = node.body
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return None
-    lines = {node.lineno}
-    if node.decorator_list:
-        lines.add(node.decorator_list[0].lineno)
-    return lines
+def _refuse(stage: str, reason: str, detail: str = "") -> Rejected:
+    err = Rejected(stage, reason)
+    err.detail = detail  # type: ignore[attr-defined]  # fed back to the model on the retry
+    return err
 
 
-@dataclass
-class _Reading:
-    seconds: float | None
-    elsewhere: str | None = None  # a path outside the sandbox where the function was seen
+def _tail(text: str) -> str:
+    return "\n".join(text.rstrip().splitlines()[-MAX_TAIL_LINES:])
 
 
-def _read_time(
-    stats_path: Path, sandbox: Sandbox, rel_path: str, name: str, lines: set[int] | None
-) -> _Reading:
-    """The function's cumulative time in a pstats file, matched by file and name (then line)."""
-    raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
-    raw = pstats.Stats(str(stats_path)).stats  # type: ignore[attr-defined]
-    target = os.path.realpath(sandbox.file(rel_path))
-    rel_posix = sandbox.relative(rel_path).as_posix()
-    ours: list[tuple[int, float]] = []
-    elsewhere: str | None = None
-    for (filename, line, func), (_cc, _nc, _tt, ct, _callers) in raw.items():
-        if func != name or not filename.replace(os.sep, "/").endswith(rel_posix):
-            continue
-        path = filename if os.path.isabs(filename) else os.path.join(sandbox.path, filename)
-        if os.path.realpath(path) == target:
-            ours.append((line, ct))
-        else:
-            elsewhere = filename
-    if not ours:
-        return _Reading(None, elsewhere)
-    if lines is not None:
-        by_line = [ct for line, ct in ours if line in lines]
-        if by_line:
-            return _Reading(sum(by_line))
-    # lines unknown or moved: one function of that name is unambiguous; else the busiest
-    return _Reading(max(ct for _line, ct in ours))
-
-
-def _stable(samples: list[float], target_spread: float) -> bool:
-    if len(samples) < 3:
-        return False
-    last = samples[-3:]
-    spread = max(last) - min(last)
-    middle = statistics.median(last)
-    return spread < ABSOLUTE_RESOLUTION_S or (middle > 0 and spread / middle < target_spread)
-
-
-def measure_speed(
-    sandbox: Sandbox,
-    rel_path: str,
-    original: bytes,
-    candidate: bytes,
-    function: str,
-    test_ids: list[str],
-    timeout: float,
-    max_rounds: int = 7,
-    target_spread: float = 0.1,
-    cancel: threading.Event | None = None,
-) -> Speed:
-    """The function's cumulative time in the tests with `original` and with `candidate`.
-
-    Rounds alternate the order (AB, BA, …) so drift hits both sides alike, and stop once the last
-    three samples of each side lie within `target_spread` of their median (or `max_rounds`).
-    The sandbox's `rel_path` is left as it was found.
-    """
-    name = function.split(".")[-1]
-    lines = {
-        "before": _function_lines(original, function),
-        "after": _function_lines(candidate, function),
-    }
-    source = {"before": original, "after": candidate}
-    samples: dict[str, list[float]] = {"before": [], "after": []}
-    found_as = sandbox.read(rel_path)
-    rounds = 0
-
-    def result(note: str | None, stable: bool = False) -> Speed:
-        before = statistics.median(samples["before"]) if samples["before"] else None
-        after = statistics.median(samples["after"]) if samples["after"] else None
-        ratio = None
-        if note is None and before is not None and after is not None:
-            if after > 0:
-                ratio = before / after
-            else:
-                note = "the candidate's time is below the profiler's resolution"
-        return Speed(
-            before,
-            after,
-            ratio,
-            rounds,
-            stable,
-            note,
-            list(samples["before"]),
-            list(samples["after"]),
-        )
-
-    if not test_ids:
-        return result("no tests exercise the function")
-    try:
-        for index in range(max(1, max_rounds)):
-            order = ("before", "after") if index % 2 == 0 else ("after", "before")
-            for side in order:
-                sandbox.write(rel_path, source[side])
-                out = sandbox.scratch(f"profile-{index}-{side}.pstats")
-                run = sandbox.run(
-                    test_ids, timeout, cancel=cancel, driver=("-c", _PROFILE_DRIVER, str(out))
-                )
-                which = "original" if side == "before" else "candidate"
-                if not run.passed:
-                    return result(f"the tests did not pass with the {which}: {run.reason}")
-                try:
-                    reading = _read_time(out, sandbox, rel_path, name, lines[side])
-                except (OSError, ValueError, TypeError, EOFError) as err:
-                    return result(f"unreadable profile: {err}")
-                if reading.seconds is None:
-                    if reading.elsewhere:
-                        return result(
-                            f"the tests ran {name} from {reading.elsewhere}, not the sandbox copy"
-                        )
-                    if side == "before":
-                        return result("function not reached")
-                    return result("function not reached with the candidate")
-                samples[side].append(reading.seconds)
-            rounds = index + 1
-            if _stable(samples["before"], target_spread) and _stable(
-                samples["after"], target_spread
-            ):
-                return result(None, stable=True)
-        return result(None, stable=False)
-    finally:
-        if found_as is not None:
-            sandbox.write(rel_path, found_as)
-
-
-def _tests(n: int) -> str:
+def _tests_word(n: int) -> str:
     return f"{n} test" if n == 1 else f"{n} tests"
 
 
-def _ratio_text(ratio: float) -> str:
-    if ratio >= 1.05:
-        value, word = ratio, "faster"
-    elif ratio <= 1 / 1.05:
-        value, word = 1 / ratio, "slower"
-    else:
-        return "no measurable change in tests"
-    figure = f"{value:.1f}" if value < 10 else f"{value:,.0f}"
-    return f"{figure}× {word} in tests"
+def _time_tests(
+    sandbox: Sandbox,
+    rel_path: str,
+    sources: dict[str, bytes],
+    tests: list[str],
+    timeout: float,
+    budget: float,
+    cancel: threading.Event | None,
+) -> Speed | None:
+    """Wall-clock time of the selected tests' own bodies (pytest's call phase, no start-up),
+    both versions alternating; the fallback when no call could be replayed."""
+    install_probe(sandbox, "recorder", RECORDER)
+    totals: dict[str, list[float]] = {"before": [], "after": []}
+    started = time.perf_counter()
+    for index in range(5):
+        for side in ("before", "after") if index % 2 == 0 else ("after", "before"):
+            sandbox.write(rel_path, sources[side])
+            out = sandbox.scratch(f"timing-{index}-{side}")
+            out.mkdir(exist_ok=True)
+            run = sandbox.run(
+                tests,
+                timeout,
+                cancel=cancel,
+                plugins=[RECORDER],
+                extra_env={"MEGAWATT_RECORD_OUT": str(out)},
+            )
+            if not run.passed:
+                return None
+            seconds = 0.0
+            for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines():
+                event = json.loads(line)
+                if event.get("kind") == "outcome" and event.get("when") == "call":
+                    seconds += float(event.get("seconds") or 0.0)
+            totals[side].append(seconds)
+        if index >= 2 and (
+            estimate("tests", totals["before"], totals["after"]).half_width <= 0.1
+            or time.perf_counter() - started > budget
+        ):
+            break
+    sandbox.write(rel_path, sources["after"])
+    return estimate("tests", totals["before"], totals["after"])
 
 
-def summary(test_run: TestRun, speed: Speed | None = None) -> str:
-    """The title fragment the editor shows: '✓ 12 tests · 3.1× faster in tests' and the like."""
-    c = test_run.counts
-    if test_run.status == "passed":
-        text = f"✓ {_tests(c.passed)}"
-        if speed is not None:
-            if speed.ratio is None:
-                text += f" · speed not measured: {speed.note or 'unknown reason'}"
-            else:
-                text += f" · {'' if speed.stable else '~'}{_ratio_text(speed.ratio)}"
-        return text
-    if test_run.status == "failed":
-        total = c.collected or c.ran
-        failed = c.failed + c.errors
-        first = f" ({test_run.failures[0]})" if test_run.failures else ""
-        return f"✗ {failed} of {_tests(total)} failed{first}"
-    if test_run.status == "timed_out":
-        return f"✗ {test_run.reason or 'the tests timed out'}"
-    if test_run.status == "no_tests":
-        return f"– not tested: {test_run.reason or 'no tests'}"
-    if test_run.status == "cancelled":
-        return "– cancelled"
-    return f"✗ tests could not run: {test_run.reason or 'unknown error'}"
-
-
-def validate(
+def check_behaviour(
     root: Path,
     rel_path: str,
     original: bytes,
     candidate: bytes,
     function: str,
-    test_ids: list[str],
+    *,
     timeout: float,
+    deadline: float,
+    min_gain: float,
+    name_tests: list[str] | None = None,
     python: str | None = None,
-    max_rounds: int = 7,
-    target_spread: float = 0.1,
+    cache: Path | None = None,
+    digest: str = "",
     cancel: threading.Event | None = None,
-) -> Validation:
-    """The whole stage in one copy: tests with the candidate; if they fail, with the original too
-    (to tell a broken candidate from broken tests); if they pass, the speed before and after."""
-    if not test_ids:
-        return Validation(run_tests(root, rel_path, candidate, test_ids, timeout, python))
+    progress: Callable[[str], None] | None = None,
+) -> Behaviour:
+    """Run the whole stage for `candidate` (the new text of `rel_path`). `deadline` is a
+    time.monotonic() instant no process may outlive. Raises Rejected when the candidate fails a
+    test, behaves differently on a replayed call, or is not measurably faster."""
+    say = progress or (lambda _m: None)
+    name = function.rsplit(".", 1)[-1]
+    seconds: dict[str, float] = {}
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _refuse("deadline", "the fix's deadline was reached during the checks")
+        return min(timeout, remaining)
+
+    def cancelled() -> None:
+        if cancel is not None and cancel.is_set():
+            raise _refuse("cancelled", "cancelled")
+
     with Sandbox(root, python) as sandbox:
-        sandbox.write(rel_path, candidate)
-        tests = sandbox.run(test_ids, timeout, cancel=cancel)
-        if tests.status in ("failed", "error"):
-            sandbox.write(rel_path, original)
-            return Validation(tests, baseline=sandbox.run(test_ids, timeout, cancel=cancel))
-        if not tests.passed:
-            return Validation(tests)
-        speed = measure_speed(
-            sandbox,
-            rel_path,
-            original,
-            candidate,
-            function,
-            test_ids,
-            timeout,
-            max_rounds=max_rounds,
-            target_spread=target_spread,
-            cancel=cancel,
+        isolation = getattr(sandbox, "isolation", None)
+        isolation_text = isolation.describe() if isolation is not None else ""
+        sandbox.write(rel_path, original)
+        say(f"finding the tests that run {name}")
+        t = time.perf_counter()
+        rec = record_calls(
+            sandbox, rel_path, function, left(), cache=cache, digest=digest, cancel=cancel
         )
-        return Validation(tests, speed)
+        seconds["selection"] = time.perf_counter() - t
+        cancelled()
+        lines: list[str] = []
+        ran = len(rec.outcomes)
+        passed = sum(1 for o in rec.outcomes.values() if o == "passed")
+        how = "cached run" if rec.cached else f"{rec.duration:.1f} s"
+        selected = rec.selected
+        if rec.problem and name_tests:
+            # the function could not be wrapped (a nested function, say): by name, as a fallback
+            selected = [t for t in name_tests if rec.outcomes.get(t) == "passed"]
+            lines.append(
+                f"tests: {_tests_word(len(selected))} that name {name} and pass with the original "
+                f"(it could not be instrumented: {rec.problem})"
+            )
+        elif rec.status == "error":
+            lines.append(f"tests: the test suite could not run: {rec.problem}")
+        else:
+            suite = f"the suite ({_tests_word(ran)}, {passed} passed with the original; {how})"
+            lines.append(
+                f"tests: {_tests_word(len(rec.reached))} reach {name} when {suite} runs"
+                + (
+                    f"; {len(rec.failing)} of them fail with the original and cannot judge it"
+                    if rec.failing
+                    else ""
+                )
+                + (
+                    f" (stopped at the deadline: {rec.problem})"
+                    if rec.status == "timed_out"
+                    else ""
+                )
+            )
+        if selected:
+            cancelled()
+            sandbox.write(rel_path, candidate)
+            say(f"running {_tests_word(len(selected))} with the fix")
+            t = time.perf_counter()
+            run = sandbox.run(selected, left(), cancel=cancel)
+            seconds["tests"] = time.perf_counter() - t
+            cancelled()
+            if not run.passed:
+                first = run.failures[0] if run.failures else ""
+                raise _refuse(
+                    "tests",
+                    f"{run.reason or 'the tests did not pass'} with the fix"
+                    + (f" ({first})" if first and first not in (run.reason or "") else ""),
+                    _tail(run.output_tail),
+                )
+            lines.append(f"  all {_tests_word(len(selected))} pass with the fix")
+        replay = Replay(problem="no recorded calls")
+        if rec.calls_path and rec.calls:
+            say(f"replaying {rec.calls} recorded calls on both versions")
+            t = time.perf_counter()
+            replay = replay_calls(
+                sandbox,
+                rel_path,
+                original,
+                candidate,
+                rec,
+                function,
+                timeout=left(),
+                budget=min(10.0, left()),
+                cancel=cancel,
+            )
+            seconds["replay"] = time.perf_counter() - t
+            cancelled()
+            if replay.candidate_failed:
+                raise _refuse("behaviour", f"replaying the recorded calls on the fix failed: "
+                              f"{replay.candidate_failed}")  # fmt: skip
+            if replay.mismatches:
+                shown = "; ".join(m.text() for m in replay.mismatches[:3])
+                more = len(replay.mismatches) - 3
+                raise _refuse(
+                    "behaviour",
+                    f"the fix behaves differently on {len(replay.mismatches)} of "
+                    f"{replay.calls} recorded calls: {shown}" + (f" (+{more} more)" if more > 0 else ""),
+                )  # fmt: skip
+            if replay.calls:
+                left_out = []
+                if replay.nondeterministic:
+                    left_out.append(f"{replay.nondeterministic} not repeatable with the original")
+                if replay.skipped:
+                    left_out.append(f"{replay.skipped} could not be loaded again")
+                lines.append(
+                    f"replay: {replay.calls} calls recorded in those tests, replayed on both "
+                    "versions in fresh processes: same results, exceptions and arguments"
+                    + (f" ({'; '.join(left_out)} left out)" if left_out else "")
+                )
+        unrecorded = sum(rec.unrecorded.values())
+        if unrecorded:
+            reasons = ", ".join(f"{n} {why}" for why, n in sorted(rec.unrecorded.items()))
+            lines.append(f"  calls not recorded: {reasons}")
+        checked = bool(selected) or replay.calls > 0
+        if not checked:
+            why = rec.problem or (
+                f"no test reaches {name}" if rec.status == "complete" else "the tests did not run"
+            )
+            return Behaviour(
+                checked=False,
+                headline=f"behaviour not checked: {why}",
+                lines=[*lines, "speed not measured: nothing exercised the fix"],
+                recording=rec,
+                seconds=seconds,
+                isolation=isolation_text,
+            )
+        speed = replay.speed if replay.calls else None
+        if speed is None:
+            say("timing the tests on both versions")
+            t = time.perf_counter()
+            speed = _time_tests(
+                sandbox,
+                rel_path,
+                {"before": original, "after": candidate},
+                selected,
+                left(),
+                min(20.0, left()),
+                cancel,
+            )
+            seconds["timing"] = time.perf_counter() - t
+            cancelled()
+        if speed is None:
+            raise _refuse("speed", "the speed could not be measured: the timed test runs failed")
+        lines.append(
+            "speed: wall clock (perf_counter_ns, no profiler), original and fix alternating "
+            f"round by round: {figure(speed)}"
+        )
+        refusal = gate(speed, min_gain)
+        if refusal is not None:
+            raise _refuse("speed", refusal)
+        parts = []
+        if selected:
+            parts.append(_tests_word(len(selected)))
+        if replay.calls:
+            parts.append(f"{replay.calls} replayed calls")
+        headline = f"✓ behaviour: {' + '.join(parts)} · {figure(speed, detail=False)}"
+        return Behaviour(
+            checked=True,
+            headline=headline,
+            lines=lines,
+            tests=selected,
+            replayed=replay.calls,
+            speed=speed,
+            recording=rec,
+            seconds=seconds,
+            isolation=isolation_text,
+        )
