@@ -1,17 +1,21 @@
 """The AI opportunity resolver: ask the model for a candidate, validate it (guardrails, then
-the tests and the speed), retry once with the failure fed back, and offer only what passed.
+behaviour and speed in the sandbox), retry once with the failure fed back, and offer only what
+passed, under Megawatt's own verdict.
 
 Nothing here writes to the user's files: the result is the new text, for the editor or the CLI
-to apply on the user's say-so. Results are cached by (text digest, opportunity, skill version,
-model), so asking for the same fix again is instant unless a fresh candidate is asked for.
+to apply on the user's say-so. Results are cached by the text, the opportunity, the skill's
+version, the model and the validation settings; a cached fix is offered again only while the
+workspace's sources and tests (what it was validated with) are unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +26,7 @@ from typing import Any
 from megawatt.config import LlmSettings
 from megawatt.fixes.agent import AiError, Conversation, make_client, propose
 from megawatt.fixes.guardrails import (
+    Candidate,
     Rejected,
     Target,
     find_ruff,
@@ -37,6 +42,11 @@ __all__ = ["AiOutcome", "cache_dir", "cached_fix", "last_request", "resolve_ai_f
 
 Progress = Callable[[str], None]
 
+# what a model may not put in front of the user: marks that look like Megawatt's checks
+_FORGED_MARKS = re.compile(r"[✓✔☑✅🗸√✗✘❌⚠★☆]+")
+# stages whose failure the model can correct on a retry; the others end the fix at once
+_FINAL_STAGES = frozenset({"cancelled", "deadline", "unverified", "target"})
+
 
 @dataclass
 class AiOutcome:
@@ -45,11 +55,15 @@ class AiOutcome:
     report: str = ""  # the whole verdict, line by line: each check, its method and figures
     source: str | None = None  # the whole new file text, when ok
     verified: list[str] = field(default_factory=list)
+    checked: bool = False  # behaviour was exercised by tests or replayed calls
     reason: str = ""  # why no fix is offered
-    rationale: str = ""
+    rationale: str = ""  # the model's words, as they came (shown labelled, never as a check)
     attempts: int = 0
     cached: bool = False
     model: str = ""
+    key: str = ""  # the cache key: names this fix for the editor's Apply command
+    speed: dict[str, Any] | None = None  # the measured figures: ratio, low, high, seconds…
+    inputs: str = ""  # digest of the workspace's sources and tests the fix was validated with
     stage_seconds: dict[str, float] = field(default_factory=dict)
     candidates: list[dict[str, Any]] = field(default_factory=list)  # per attempt: stage, reason
 
@@ -60,6 +74,16 @@ class AiOutcome:
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "megawatt" / "ai"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Atomically, readable by the user only: cached fixes and requests hold their code."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def last_request() -> dict[str, Any] | None:
@@ -75,14 +99,9 @@ def last_request() -> dict[str, Any] | None:
 def _remember(convo: Conversation) -> None:
     if not convo.requests:
         return
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "last-request.json").write_text(
-            json.dumps(convo.requests[-1], indent=2), encoding="utf-8"
-        )
-    except OSError:
-        pass  # showing the last request is a convenience; the fix does not depend on it
+    # showing the last request is a convenience; the fix does not depend on it
+    with contextlib.suppress(OSError):
+        _write_private(cache_dir() / "last-request.json", json.dumps(convo.requests[-1], indent=2))
 
 
 @functools.lru_cache(maxsize=8)
@@ -94,62 +113,116 @@ def _digest(source: bytes) -> str:
 def _cache_key(skills: SkillSet, source: bytes, finding: Finding, settings: LlmSettings) -> str:
     skill = skills.get(finding.skill)
     version = skill.meta.version if skill is not None else 0
-    text = f"{_digest(source)}\0{finding.key}\0{version}\0{settings.model}"
+    # the validation settings decide what passes: a fix checked under others is not reused
+    gate = f"{settings.min_gain}\0{settings.allow_unverified}\0{settings.test_timeout}"
+    text = f"{_digest(source)}\0{finding.key}\0{version}\0{settings.model}\0{gate}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _cached(key: str) -> AiOutcome | None:
+def _inputs_digest(ctx: ToolContext) -> str:
+    from megawatt.fixes.selection import workspace_digest
+    from megawatt.tools.workspace import python_files
+
+    overrides = {str(k): v for k, v in ctx.overrides.items()}
+    return workspace_digest(ctx.root, python_files(ctx), overrides)
+
+
+def _cached(key: str, ctx: ToolContext | None) -> AiOutcome | None:
+    path = cache_dir() / f"{key}.json"
+    if not path.is_file():
+        return None
     try:
-        data = json.loads((cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
-        outcome = AiOutcome(**data)
+        outcome = AiOutcome(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
+    if ctx is not None and outcome.inputs and outcome.inputs != _inputs_digest(ctx):
+        return None  # validated against other tests or sources: ask again
     outcome.cached = True
     return outcome
 
 
 def _store(key: str, outcome: AiOutcome) -> None:
-    try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        (cache_dir() / f"{key}.json").write_text(json.dumps(outcome.to_json()), encoding="utf-8")
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        _write_private(cache_dir() / f"{key}.json", json.dumps(outcome.to_json()))
 
 
 def cached_fix(
-    skills: SkillSet, source: bytes, finding: Finding, settings: LlmSettings
+    skills: SkillSet,
+    source: bytes,
+    finding: Finding,
+    settings: LlmSettings,
+    ctx: ToolContext | None = None,
 ) -> AiOutcome | None:
-    """The validated fix already made for this text and opportunity, if any."""
-    return _cached(_cache_key(skills, source, finding, settings))
+    """The validated fix already made for this text and opportunity, if any; with `ctx`, only
+    while the workspace's sources and tests are those it was validated with."""
+    return _cached(_cache_key(skills, source, finding, settings), ctx)
 
 
-def _behaviour(
+def _model_words(text: str, limit: int) -> str:
+    """The model's title or rationale, as data: no check marks, one line, bounded."""
+    plain = _FORGED_MARKS.sub("", text)
+    plain = " ".join(plain.split())
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
+def _name_tests(ctx: ToolContext, rel: str, qualname: str) -> list[str]:
+    try:
+        found = find_tests(ctx, FindTestsInput(path=rel, function=qualname, max_results=100))
+    except ToolError:
+        return []
+    return [t.test_id for t in found.tests]
+
+
+def _behaviour_stage(
     ctx: ToolContext,
     target: Target,
     rel: str,
     new_source: bytes,
-    timeout: float,
+    settings: LlmSettings,
+    deadline: float,
+    inputs: str,
     cancel: threading.Event | None,
     progress: Progress,
-) -> str:
-    """Run the tests that exercise the function against the candidate and measure its speed.
-    Returns the title fragment; raises Rejected when a test fails."""
-    from megawatt.fixes.behaviour import validate
+) -> tuple[list[str], str, dict[str, float], bool, dict[str, Any] | None]:
+    """(report lines, headline, seconds per step, checked, speed). Raises Rejected."""
+    from megawatt.fixes.behaviour import check_behaviour
 
-    try:
-        found = find_tests(ctx, FindTestsInput(path=rel, function=target.qualname))
-    except ToolError as err:
-        return f"speed not measured: {err}"
-    ids = [t.test_id for t in found.tests]
-    if not ids:
-        return "speed not measured: no tests"
-    progress(f"running {len(ids)} test(s) and measuring speed")
-    result = validate(
-        ctx.root, rel, target.source, new_source, target.qualname, ids, timeout, cancel=cancel
+    result = check_behaviour(
+        ctx.root,
+        rel,
+        target.source,
+        new_source,
+        target.qualname,
+        timeout=settings.test_timeout,
+        deadline=deadline,
+        min_gain=settings.min_gain,
+        name_tests=_name_tests(ctx, rel, target.qualname),
+        cache=cache_dir() / "recordings",
+        digest=inputs,
+        cancel=cancel,
+        progress=progress,
     )
-    if not result.passed:
-        raise Rejected("tests", result.summary)
-    return result.summary.lstrip("✓ ").strip()
+    lines = list(result.lines)
+    if result.isolation:
+        lines.append(f"sandbox: {result.isolation}")
+    if not result.checked and not settings.allow_unverified:
+        raise Rejected(
+            "unverified",
+            f"{result.headline}; set allow-unverified = true under [tool.megawatt.llm] to be "
+            "offered fixes no test or recorded call exercised",
+        )
+    speed = None
+    if result.speed is not None:
+        speed = {k: v for k, v in asdict(result.speed).items() if not k.endswith("_samples")}
+    return lines, result.headline, result.seconds, result.checked, speed
+
+
+def _feedback(err: Rejected, cand: Candidate) -> str:
+    detail = getattr(err, "detail", "")
+    text = f"Stage '{err.stage}' failed: {err.reason}\n"
+    if detail:
+        text += f"What Megawatt saw:\n{detail}\n"
+    return text + f"The rejected function was:\n{cand.function}"
 
 
 def resolve_ai_fix(
@@ -167,7 +240,8 @@ def resolve_ai_fix(
     cancel: threading.Event | None = None,
 ) -> AiOutcome:
     """One validated AI fix for `finding` in `source` (the text the user sees), or the reason
-    there is none. Never raises for a model's failure: that is the outcome's reason."""
+    there is none. Never raises for a model's failure: that is the outcome's reason.
+    `run_tests=False` skips the behaviour stage: the result then says it was not checked."""
     say = progress or (lambda _m: None)
     if not settings.enabled:
         return AiOutcome(
@@ -175,13 +249,15 @@ def resolve_ai_fix(
             reason="AI fixes are off: set enabled = true under [tool.megawatt.llm] "
             "(or the editor's megawatt.llm.enabled); code is sent to the model only then",
         )
+    started = time.monotonic()
+    deadline = started + settings.deadline
     skill = ctx.skills.get(finding.skill)
     key = _cache_key(ctx.skills, source, finding, settings)
     if not fresh:
-        hit = _cached(key)
+        hit = _cached(key, ctx)
         if hit is not None:
             return hit
-    outcome = AiOutcome(ok=False, model=settings.model)
+    outcome = AiOutcome(ok=False, model=settings.model, key=key)
     try:
         target = locate_function(str(path), source, finding)
     except Rejected as err:
@@ -194,11 +270,19 @@ def resolve_ai_fix(
         outcome.reason = str(err)
         return outcome
     ruff = find_ruff()
+    inputs = _inputs_digest(ctx)
+    outcome.inputs = inputs
     feedback: str | None = None
+
+    def spent(stage: str, since: float) -> None:
+        outcome.stage_seconds[stage] = outcome.stage_seconds.get(stage, 0.0) + (
+            time.perf_counter() - since
+        )
+
     for attempt in (1, 2):
         outcome.attempts = attempt
         say("gathering context" if attempt == 1 else "retrying with the failure fed back")
-        started = time.perf_counter()
+        t = time.perf_counter()
         try:
             cand, convo = propose(
                 client, settings, ctx, target, rel, skill, feedback, cancel, on_step=say
@@ -208,50 +292,65 @@ def resolve_ai_fix(
             outcome.candidates.append({"stage": "model", "reason": str(err)})
             return outcome
         finally:
-            outcome.stage_seconds["model"] = outcome.stage_seconds.get("model", 0.0) + (
-                time.perf_counter() - started
-            )
+            spent("model", t)
         _remember(convo)
         say("validating the candidate")
         stage = "scope"
         try:
             t = time.perf_counter()
             spliced = splice(target, cand)
-            outcome.stage_seconds["scope"] = time.perf_counter() - t
+            spent("scope", t)
             t = time.perf_counter()
+            stage = "static"
             verified = static_checks(target, spliced, ctx.root, ruff, ctx.settings.select)
-            outcome.stage_seconds["static"] = time.perf_counter() - t
+            spent("static", t)
             if ruff is None:
                 verified.append("style not checked: ruff not found")
-            stage = "tests"
+            stage = "behaviour"
             if cancel is not None and cancel.is_set():
                 outcome.reason = "cancelled"
                 return outcome
             if run_tests:
-                t = time.perf_counter()
-                verified.append(
-                    _behaviour(ctx, target, rel, spliced.source, settings.test_timeout, cancel, say)
+                lines, headline, seconds, checked, speed = _behaviour_stage(
+                    ctx, target, rel, spliced.source, settings, deadline, inputs, cancel, say
                 )
-                outcome.stage_seconds["tests"] = time.perf_counter() - t
+                for name, value in seconds.items():
+                    outcome.stage_seconds[name] = outcome.stage_seconds.get(name, 0.0) + value
+            else:
+                lines, headline, checked = [], "behaviour not checked: tests skipped", False
+                speed = None
         except Rejected as err:
             outcome.candidates.append({"stage": err.stage, "reason": err.reason})
             outcome.reason = f"{err.stage}: {err.reason}"
-            feedback = (
-                f"Stage '{err.stage}' failed: {err.reason}\n"
-                f"The rejected function was:\n{cand.function}"
-            )
+            if err.stage in _FINAL_STAGES:
+                return outcome
+            feedback = _feedback(err, cand)
             continue
         except Exception as err:  # a crash in validation must not look like a pass
             outcome.candidates.append({"stage": stage, "reason": repr(err)})
             outcome.reason = f"{stage}: validation failed ({type(err).__name__}: {err})"
             return outcome
         outcome.ok = True
+        outcome.checked = checked
+        outcome.speed = speed
         outcome.source = spliced.source.decode("utf-8")
-        outcome.verified = verified
-        outcome.rationale = cand.rationale
+        outcome.verified = [*verified, headline]
+        outcome.rationale = _model_words(cand.rationale, 600)
         outcome.candidates.append({"stage": "passed", "reason": ""})
-        marks = " ".join(f"✓ {v}" if not v.startswith("speed not") else v for v in verified)
-        outcome.title = f"{cand.title} — {marks}"
+        said = _model_words(cand.title, 100)
+        static = " ".join(v if "not checked" in v else f"✓ {v}" for v in verified)
+        outcome.title = f"{headline} · {static} — Claude: {said}"
+        took = time.monotonic() - started
+        outcome.report = "\n".join(
+            [
+                f"Megawatt's checks ({took:.1f} s):",
+                f"  {headline}",
+                *(f"  {line}" for line in lines),
+                f"  static: {static}",
+                f"Claude's words (not checked by Megawatt): {said}",
+                *([f"  rationale: {outcome.rationale}"] if outcome.rationale else []),
+            ]
+        )
         outcome.reason = ""
         _store(key, outcome)
         return outcome

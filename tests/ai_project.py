@@ -104,3 +104,59 @@ def submit(
 
 def read_source() -> Reply:
     return tool_use("get_function_source", {"path": "align.py", "line": DEF_LINE})
+
+
+# The bundled example application with tests of its own: the memoize opportunity is
+# `edit_distance`, which its tests reach directly and through `closest_product`.
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop.py"
+EXAMPLE_TESTS = """\
+from shop import closest_product, edit_distance
+
+
+def test_edit_distance() -> None:
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3
+
+
+def test_closest_product() -> None:
+    assert closest_product("expresso beans") == "espresso beans"
+    assert closest_product("burr grindr") == "burr grinder"
+"""
+EXAMPLE_DEF_LINE = 44  # `def edit_distance` in examples/shop.py
+EXAMPLE_GOOD = """\
+@functools.cache
+def edit_distance(a: str, b: str) -> int:
+    \"\"\"Levenshtein distance, straight from the textbook recurrence.\"\"\"
+    if not a:
+        return len(b)
+    if not b:
+        return len(a)
+    if a[0] == b[0]:
+        return edit_distance(a[1:], b[1:])
+    return 1 + min(
+        edit_distance(a[1:], b),
+        edit_distance(a, b[1:]),
+        edit_distance(a[1:], b[1:]),
+    )
+"""
+
+
+def write_example_project(root: Path, enabled: bool = True) -> Path:
+    (root / "tests").mkdir(parents=True, exist_ok=True)
+    (root / "shop.py").write_text(EXAMPLE.read_text(encoding="utf-8"))
+    (root / "tests" / "test_shop.py").write_text(EXAMPLE_TESTS)
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'shop'\nversion = '0'\n\n"
+        f"[tool.megawatt.llm]\nenabled = {'true' if enabled else 'false'}\n"
+        "model = 'claude-sonnet-4-6'\ntimeout = 5\ntest-timeout = 60\n\n"
+        "[tool.pytest.ini_options]\npythonpath = ['.']\n"
+    )
+    return root / "shop.py"
+
+
+def submit_example() -> Reply:
+    return submit(EXAMPLE_GOOD, ["import functools"], title="Cache edit_distance")
+
+
+def read_example_source() -> Reply:
+    return tool_use("get_function_source", {"path": "shop.py", "line": EXAMPLE_DEF_LINE})

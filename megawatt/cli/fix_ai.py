@@ -63,9 +63,10 @@ def fix_with_ai(path: Path, line: int, skill: str | None, mode: str, fresh: bool
     if not outcome.ok or outcome.source is None:
         error(f"{path}:{finding.span.line}: no AI fix offered: {outcome.reason}")
         sys.exit(EXIT_ERROR)
-    note(f"{outcome.title}{' (cached)' if outcome.cached else ''}")
-    if outcome.rationale:
-        note(f"why: {outcome.rationale}")
+    if outcome.cached:
+        note("(cached: validated earlier against the same sources and tests)")
+    for line in (outcome.report or outcome.title).splitlines():
+        note(line)
     if mode == "write":
         if path.read_bytes() != source:
             error(f"{path}: changed while the fix was made; not written")
