@@ -4,15 +4,22 @@ The user's files are never touched: the copy holds no symlinks (a symlink's cont
 runs start with the copy as their working directory and first on `sys.path`, byte code is not
 written, and a pytest run reports whether the tests imported the user's own file instead of the
 copy (an editable install, a `sys.path` hack in a conftest), which would make a verdict
-meaningless. Every process goes through `Sandbox.execute`: one deadline, cancellation, and the
-whole process group killed at the end.
+meaningless. Every process goes through `Sandbox.execute`: one deadline, cancellation, the
+whole process group killed at the end, a scrubbed environment (no keys, tokens or secrets: only
+what a Python test run needs), CPU and memory limits, and the best isolation this machine offers
+(`megawatt.fixes.isolation`: bubblewrap, else unshare, else an audit-hook guard only).
 """
 
 from __future__ import annotations
 
+import base64
+import configparser
 import contextlib
+import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import stat
@@ -21,21 +28,36 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from megawatt.analyzers.files import SKIP_DIRS
+from megawatt.fixes.isolation import (
+    DEFAULT_MEMORY_BYTES,
+    GUARD_ENV,
+    GUARD_SOURCE,
+    Isolation,
+    Kind,
+    Limits,
+    detect,
+)
+from megawatt.fixes.redact import redact
 
 __all__ = [
     "Counts",
     "Executed",
+    "Interpreter",
+    "Isolation",
     "Sandbox",
     "SandboxError",
     "TestRun",
+    "find_interpreter",
     "find_python",
+    "needs_plugin_autoload",
     "run_tests",
 ]
 
@@ -136,6 +158,7 @@ class TestRun:
     reason: str | None = None  # why it did not pass, in words
     returncode: int | None = None
     python: str = ""
+    isolation: str = ""  # Isolation.describe() of the sandbox it ran in
 
     @property
     def passed(self) -> bool:
@@ -156,16 +179,387 @@ class Executed:
     output: str = ""  # stdout and stderr together
     timed_out: bool = False
     cancelled: bool = False
+    isolation: str = ""  # Isolation.describe() of the sandbox it ran in
+
+
+# --- The project's interpreter -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python that runs the workspace's tests, and where it was found (for the verdict)."""
+
+    path: str  # not resolved: a venv's symlink is what makes it the venv's
+    source: str  # "VIRTUAL_ENV", ".venv", "uv (.venv)", "poetry", "conda (CONDA_PREFIX)", …
+
+
+def _python_in(env_dir: Path) -> str | None:
+    for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
+        candidate = env_dir / rel
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def _table(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            return {}
+        data = value
+    return dict(data)
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("HOME") or Path.home())
+
+
+def _poetry_venv_folders(environ: Mapping[str, str]) -> list[Path]:
+    home = _home(environ)
+    folders: list[Path] = []
+    if environ.get("POETRY_VIRTUALENVS_PATH"):
+        folders.append(Path(environ["POETRY_VIRTUALENVS_PATH"]))
+    config_dir = environ.get("POETRY_CONFIG_DIR") or (
+        str(home / "Library/Application Support/pypoetry")
+        if sys.platform == "darwin"
+        else os.path.join(environ.get("XDG_CONFIG_HOME") or home / ".config", "pypoetry")
+    )
+    configured = _table(_read_toml(Path(config_dir) / "config.toml"), "virtualenvs").get("path")
+    if isinstance(configured, str):
+        folders.append(Path(os.path.expanduser(configured)))
+    cache = environ.get("POETRY_CACHE_DIR") or (
+        str(home / "Library/Caches/pypoetry")
+        if sys.platform == "darwin"
+        else os.path.join(environ.get("XDG_CACHE_HOME") or home / ".cache", "pypoetry")
+    )
+    folders.append(Path(cache) / "virtualenvs")
+    return folders
+
+
+def _poetry_python(root: Path, environ: Mapping[str, str]) -> str | None:
+    """Poetry's cached venv of this project: `<name>-<hash of its folder>-py<version>`."""
+    pyproject = _read_toml(root / "pyproject.toml")
+    poetry = _table(pyproject, "tool", "poetry")
+    if not poetry and not (root / "poetry.lock").is_file():
+        return None
+    if _table(_read_toml(root / "poetry.toml"), "virtualenvs").get("in-project") is True:
+        return None  # .venv, looked for already
+    name = poetry.get("name") or _table(pyproject, "project").get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    # poetry's naming: the lower-cased name with shell-hostile characters replaced, cut at 42,
+    # then 8 characters of the url-safe base64 SHA-256 of the project folder's real path
+    stem = re.sub(r'[ $`!*@"\\\r\n\t]', "_", name.lower())[:42]
+    folder = os.path.normcase(os.path.realpath(root))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(folder.encode()).digest()).decode()[:8]
+    for venvs in _poetry_venv_folders(environ):
+        try:
+            entries = [e for e in os.scandir(venvs) if e.is_dir()]
+        except OSError:
+            continue
+        exact = [e for e in entries if e.name.startswith(f"{stem}-{digest}-py")]
+        # a project that moved keeps its old hash: the name alone, when it is unambiguous
+        named = [
+            e for e in entries if re.fullmatch(rf"{re.escape(stem)}-[\w-]{{8}}-py[\d.]+", e.name)
+        ]
+        for matches in (exact, named if len(named) == 1 else []):
+            newest = sorted(matches, key=lambda e: e.stat().st_mtime, reverse=True)
+            for entry in newest:
+                if python := _python_in(Path(entry.path)):
+                    return python
+    return None
+
+
+def _conda_python(root: Path, environ: Mapping[str, str]) -> Interpreter | None:
+    prefix = environ.get("CONDA_PREFIX")
+    inside = bool(prefix) and _inside(os.path.realpath(prefix or ""), os.path.realpath(root))
+    if prefix and inside and (python := _python_in(Path(prefix))):
+        return Interpreter(python, "conda (CONDA_PREFIX)")
+    name = None
+    for spec in ("environment.yml", "environment.yaml"):
+        try:
+            text = (root / spec).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        found = re.search(r"(?m)^name:\s*[\"']?([^\s\"'#]+)", text)
+        if found:
+            name = found.group(1)
+            break
+    if name is None:
+        return None
+    home = _home(environ)
+    folders = [
+        Path(p)
+        for key in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS")
+        for p in environ.get(key, "").split(os.pathsep)
+        if p
+    ]
+    for key in ("CONDA_EXE", "MAMBA_EXE"):
+        if environ.get(key):
+            folders.append(Path(environ[key]).parent.parent / "envs")
+    if environ.get("MAMBA_ROOT_PREFIX"):
+        folders.append(Path(environ["MAMBA_ROOT_PREFIX"]) / "envs")
+    for base in ("miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".conda"):
+        folders.append(home / base / "envs")
+    folders.append(Path("/opt/conda/envs"))
+    for folder in folders:
+        if python := _python_in(folder / name):
+            return Interpreter(python, "conda (environment.yml)")
+    return None
+
+
+def _pyenv_python(root: Path, environ: Mapping[str, str]) -> str | None:
+    try:
+        text = (root / ".python-version").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    pyenv_root = Path(environ.get("PYENV_ROOT") or _home(environ) / ".pyenv")
+    for line in text.splitlines():
+        version = line.split("#", 1)[0].strip()
+        if version and version != "system" and os.sep not in version and version != "..":
+            return _python_in(pyenv_root / "versions" / version)
+    return None
+
+
+def find_interpreter(root: Path, environ: Mapping[str, str] | None = None) -> Interpreter:
+    """The interpreter for the workspace's tests, looked for as its users set it up: the active
+    VIRTUAL_ENV if it is the workspace's, then .venv/venv/env, Poetry's venv, uv's
+    UV_PROJECT_ENVIRONMENT, conda, pyenv's .python-version; else Megawatt's own."""
+    env = os.environ if environ is None else environ
+    root = Path(root)
+    real_root = os.path.realpath(root)
+    active = env.get("VIRTUAL_ENV")
+    ours = bool(active) and _inside(os.path.realpath(active or ""), real_root)
+    if active and ours and (python := _python_in(Path(active))):
+        return Interpreter(python, "VIRTUAL_ENV")
+    for name in (".venv", "venv", "env"):
+        folder = root / name
+        if name == "env" and not _is_venv(str(folder)):
+            continue  # too common a folder name to trust without pyvenv.cfg
+        if python := _python_in(folder):
+            uv = name == ".venv" and (root / "uv.lock").is_file()
+            return Interpreter(python, "uv (.venv)" if uv else name)
+    if python := _poetry_python(root, env):
+        return Interpreter(python, "poetry")
+    uv_env = env.get("UV_PROJECT_ENVIRONMENT")
+    if uv_env and (python := _python_in(root / uv_env)):  # an absolute one replaces root
+        return Interpreter(python, "uv (UV_PROJECT_ENVIRONMENT)")
+    if conda := _conda_python(root, env):
+        return conda
+    if python := _pyenv_python(root, env):
+        return Interpreter(python, "pyenv (.python-version)")
+    return Interpreter(sys.executable, "Megawatt's own interpreter")
 
 
 def find_python(root: Path) -> str:
-    """The interpreter for the workspace's tests: its own virtualenv's, else ours."""
-    for venv in (".venv", "venv"):
-        for rel in ("bin/python", "Scripts/python.exe"):
-            candidate = root / venv / rel
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return str(candidate)  # not resolved: the venv's symlink is what makes it a venv
-    return sys.executable
+    """The interpreter for the workspace's tests (see `find_interpreter`)."""
+    return find_interpreter(root).path
+
+
+# --- Which pytest plugins the project needs ------------------------------------------------
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Options and ini keys pytest itself knows: anything else comes from a plugin, which then has to
+# be loaded through its entry point (autoload). Unknown means "needed": the safe side.
+_BUILTIN_OPTIONS = _words(
+    """
+    --verbose --quiet --verbosity --exitfirst --maxfail --strict-config --strict-markers --strict
+    --fixtures --funcargs --fixtures-per-test --pdb --pdbcls --trace --capture --runxfail
+    --last-failed --lf --failed-first --ff --new-first --nf --cache-show --cache-clear
+    --last-failed-no-failures --lfnf --stepwise --sw --stepwise-skip --sw-skip --stepwise-reset
+    --durations --durations-min --showlocals --no-showlocals --tb --show-capture --full-trace
+    --color --code-highlight --pastebin --junit-xml --junitxml --junit-prefix --ignore
+    --ignore-glob --deselect --confcutdir --noconftest --keep-duplicates --collect-only --co
+    --continue-on-collection-errors --import-mode --doctest-modules --doctest-report
+    --doctest-glob --doctest-ignore-import-errors --doctest-continue-on-failure --basetemp
+    --version --help --override-ini --assert --setup-only --setup-show --setup-plan --log-level
+    --log-format --log-date-format --log-cli-level --log-cli-format --log-cli-date-format
+    --log-file --log-file-mode --log-file-level --log-file-format --log-file-date-format
+    --log-auto-indent --log-disable --disable-warnings --disable-pytest-warnings --rootdir
+    --pyargs --debug --trace-config --no-header --no-summary --no-fold-skipped
+    --force-short-summary --xfail-tb --runpytest --inifile --config-file --pythonwarnings
+    """
+)
+_SHORT_WITH_VALUE = frozenset("kmWocr")  # -k EXPR, -rA…, value attached or next
+_SHORT_FLAGS = frozenset("xsvqlhV")
+_BUILTIN_INI = _words(
+    """
+    addopts cache_dir console_output_style doctest_encoding doctest_optionflags
+    empty_parameter_set_mark enable_assertion_pass_hook faulthandler_timeout
+    faulthandler_exit_on_timeout filterwarnings junit_duration_report junit_family
+    junit_log_passing_tests junit_logging junit_suite_name log_auto_indent log_cli
+    log_cli_date_format log_cli_format log_cli_level log_date_format log_file
+    log_file_date_format log_file_format log_file_level log_file_mode log_format log_level markers
+    minversion norecursedirs python_classes python_files python_functions pythonpath
+    required_plugins testpaths tmp_path_retention_count tmp_path_retention_policy usefixtures
+    xfail_strict verbosity_assertions verbosity_test_cases verbosity_subtests
+    truncation_limit_chars truncation_limit_lines consider_namespace_packages strict
+    strict_config strict_markers strict_parametrization_ids strict_xfail collect_imported_tests
+    disable_test_id_escaping_and_forfeit_all_rights_to_community_support
+    """
+)
+# What test code uses from popular plugins: their marks, fixtures, and imports
+_PLUGIN_MARK = re.compile(
+    r"\bpytest\.mark\.(?:asyncio|anyio|trio|django_db|timeout|flaky|benchmark|vcr|httpx_mock|"
+    r"freeze_time|order|dependency|repeat|xdist_group|celery|allow_hosts|enable_socket|"
+    r"disable_socket|default_cassette|block_network)\b"
+)
+_PLUGIN_IMPORT = re.compile(r"(?m)^\s*(?:from|import)\s+(?:pytest_(?!plugins\b)\w+|xdist)\b")
+_SIGNATURE = re.compile(r"\bdef\s+\w+\s*\(([^)]*)\)")
+_PLUGIN_FIXTURES = _words(
+    """
+    mocker class_mocker module_mocker package_mocker session_mocker benchmark httpx_mock
+    requests_mock respx_mock aioresponses freezer time_machine snapshot event_loop
+    event_loop_policy unused_tcp_port anyio_backend qtbot datadir shared_datadir faker fs db
+    transactional_db django_db_setup django_user_model rf admin_client admin_user live_server
+    aiohttp_client aiohttp_server celery_app celery_worker xprocess docker_services httpserver
+    cov no_cover socket_disabled socket_enabled vcr vcr_cassette
+    """
+)
+_MAX_SCANNED_FILES = 3000
+_MAX_SCANNED_BYTES = 32 * 1024 * 1024
+_MAX_FILE_READ = 512 * 1024
+
+
+_LONG_WITH_VALUE = _words(
+    """
+    --maxfail --verbosity --capture --durations --durations-min --tb --show-capture --color
+    --code-highlight --pastebin --junit-xml --junitxml --junit-prefix --ignore --ignore-glob
+    --deselect --confcutdir --import-mode --doctest-report --doctest-glob --basetemp
+    --override-ini --assert --log-level --log-format --log-date-format --log-cli-level
+    --log-cli-format --log-cli-date-format --log-file --log-file-mode --log-file-level
+    --log-file-format --log-file-date-format --log-auto-indent --log-disable --rootdir --pdbcls
+    --config-file --inifile --pythonwarnings
+    """
+)
+
+
+def _options_need_plugins(args: Sequence[str]) -> bool:
+    """Whether pytest command-line options (addopts, PYTEST_ADDOPTS) include a plugin's."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            break
+        if arg.startswith("--"):
+            name, eq, _ = arg.partition("=")
+            if name not in _BUILTIN_OPTIONS:
+                return True
+            if not eq and name in _LONG_WITH_VALUE:
+                next(rest, None)
+        elif arg.startswith("-") and len(arg) > 1:
+            letter, attached = arg[1], arg[2:]
+            if letter == "p":
+                if not (attached or next(rest, "")).startswith("no:"):
+                    return True  # a plugin by name
+            elif letter in _SHORT_WITH_VALUE:
+                if not attached and letter != "r":
+                    next(rest, None)
+            elif not set(arg[1:]) <= _SHORT_FLAGS:
+                return True  # -n 4 (xdist) and the like
+    return False
+
+
+def _pytest_ini(root: Path) -> dict[str, Any] | None:
+    """The project's pytest settings, from the file pytest itself would pick; None if none."""
+    for name, section in (
+        ("pytest.ini", "pytest"),
+        (".pytest.ini", "pytest"),
+        ("pyproject.toml", None),
+        ("tox.ini", "pytest"),
+        ("setup.cfg", "tool:pytest"),
+    ):
+        path = root / name
+        if not path.is_file():
+            continue
+        if section is None:
+            pytest_table = _table(_read_toml(path), "tool", "pytest")
+            if not pytest_table:
+                continue
+            options = pytest_table.pop("ini_options", None)
+            # pytest 9 reads [tool.pytest] itself with native types; older, ini_options
+            return dict(options) if isinstance(options, dict) else pytest_table
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            return {}  # pytest would refuse it: nothing the sandbox could fix
+        if parser.has_section(section):
+            return dict(parser.items(section))
+        if name in ("pytest.ini", ".pytest.ini"):
+            return {}  # it counts even when empty
+    return None
+
+
+def _config_needs_plugins(options: Mapping[str, Any]) -> bool:
+    for key, value in options.items():
+        if key not in _BUILTIN_INI:
+            return True  # asyncio_mode, timeout, DJANGO_SETTINGS_MODULE, env…
+        if key == "required_plugins" and value:
+            return True
+        if key == "addopts":
+            args = value if isinstance(value, list) else shlex.split(str(value), posix=True)
+            if _options_need_plugins([str(a) for a in args]):
+                return True
+    return False
+
+
+def _test_sources(root: Path) -> Iterator[Path]:
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = [
+            d for d in dirnames if d not in SKIP_DIRS and not _is_venv(os.path.join(folder, d))
+        ]
+        for name in filenames:
+            if name == "conftest.py" or (
+                name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+            ):
+                yield Path(folder, name)
+
+
+def _source_needs_plugins(text: str) -> bool:
+    if _PLUGIN_MARK.search(text) or _PLUGIN_IMPORT.search(text):
+        return True
+    for params in _SIGNATURE.findall(text):
+        for param in params.split(","):
+            name = param.split(":", 1)[0].split("=", 1)[0].strip().lstrip("*")
+            if name in _PLUGIN_FIXTURES:
+                return True
+    return False
+
+
+def needs_plugin_autoload(root: Path) -> bool:
+    """Whether the project's tests need pytest plugins loaded through their entry points: its
+    pytest configuration names a plugin's option or setting, or its tests use a popular plugin's
+    marks, fixtures or modules. True when unsure (too many test files to read)."""
+    root = Path(root)
+    options = _pytest_ini(root)
+    if options is not None and _config_needs_plugins(options):
+        return True
+    files = read = 0
+    for path in _test_sources(root):
+        files += 1
+        if files > _MAX_SCANNED_FILES or read > _MAX_SCANNED_BYTES:
+            return True
+        try:
+            with open(path, "rb") as f:
+                data = f.read(_MAX_FILE_READ)
+        except OSError:
+            continue
+        read += len(data)
+        if _source_needs_plugins(data.decode("utf-8", "replace")):
+            return True
+    return False
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -245,11 +639,80 @@ def _tail(text: str) -> str:
     return out[-TAIL_CHARS:]
 
 
+# --- The scrubbed environment --------------------------------------------------------------
+
+_PASSED_NAMES = frozenset({"LANG", "LANGUAGE", "TZ", "TERM"})
+_PASSED_PREFIXES = ("LC_", "PYTEST_")
+# pytest's own bookkeeping of the run Megawatt may be inside, and what the sandbox decides itself
+_DROPPED_NAMES = frozenset(
+    {
+        "PYTEST_CURRENT_TEST",
+        "PYTEST_VERSION",
+        "PYTEST_XDIST_WORKER",
+        "PYTEST_XDIST_WORKER_COUNT",
+        "PYTEST_XDIST_TESTRUNUID",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    }
+)
+_WINDOWS_NAMES = frozenset({"SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT"})
+_SYSTEM_BIN = ("/usr/local/bin", "/usr/bin", "/bin")
+# a name like these is never passed on, whatever the allowlist says
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASS|PWD|CREDENTIAL|AUTH|SESSION|COOKIE|PRIVATE|SIGNATURE", re.IGNORECASE
+)
+
+
+def _secret(name: str, value: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) or redact(value)[1] > 0
+
+
+def _without_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if not _secret(k, v)}
+
+
+def _passed_on(name: str) -> bool:
+    if name in _DROPPED_NAMES:
+        return False
+    if os.name == "nt" and name.upper() in _WINDOWS_NAMES:
+        return True
+    return name in _PASSED_NAMES or name.startswith(_PASSED_PREFIXES)
+
+
+def _venv_of(python: str) -> str | None:
+    """The virtualenv `python` belongs to (its unresolved path), if any."""
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    return folder if _is_venv(folder) else None
+
+
+def _signal_of(returncode: int, isolation: Isolation) -> int | None:
+    if returncode < 0:
+        return -returncode
+    if isolation.kind == "bubblewrap" and returncode > 128:
+        return returncode - 128  # bwrap exits 128 + the signal that ended its child
+    return None
+
+
+def _startable(program: str, path: str) -> str | None:
+    """Why `program` cannot start, found before the isolation wrapper would hide it."""
+    found = program if os.sep in program else shutil.which(program, path=path)
+    if found is None or not os.path.exists(found):
+        return "No such file or directory"
+    if not os.access(found, os.X_OK) or os.path.isdir(found):
+        return "Permission denied"
+    return None
+
+
 class Sandbox:
     """A temporary copy of a workspace to run its tests in, reused for several runs.
 
     Use as a context manager; the copy is removed on exit. `write` puts a file's new content in
     the copy; `run` runs pytest there.
+
+    `isolation` caps what is tried (None: `MEGAWATT_SANDBOX_ISOLATION`, else the best available);
+    `cpu_seconds` limits each process's CPU time (None: the run's timeout plus a margin);
+    `memory_bytes` its address space (None: unlimited); `autoload` lets pytest load the plugins
+    installed with the interpreter (None: only when `needs_plugin_autoload` says the project's
+    tests need them, or PYTEST_ADDOPTS names a plugin's option).
     """
 
     def __init__(
@@ -259,20 +722,47 @@ class Sandbox:
         *,
         max_file_bytes: int = MAX_FILE_BYTES,
         max_total_bytes: int = MAX_TOTAL_BYTES,
+        isolation: Kind | None = None,
+        cpu_seconds: float | None = None,
+        memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+        autoload: bool | None = None,
     ) -> None:
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise SandboxError(f"{root}: not a folder")
-        self.python = python or find_python(self.root)
+        self.interpreter = Interpreter(python, "given") if python else find_interpreter(self.root)
+        self.python = self.interpreter.path
+        self.isolation: Isolation = detect(isolation)
+        self.limits = Limits(cpu_seconds, memory_bytes)
+        if autoload is None:
+            addopts = os.environ.get("PYTEST_ADDOPTS", "")
+            try:
+                from_env = _options_need_plugins(shlex.split(addopts))
+            except ValueError:
+                from_env = True
+            autoload = from_env or needs_plugin_autoload(self.root)
+        self.autoload = autoload
         self.skipped: list[str] = []  # what the copy left out and why (besides caches and venvs)
         self._tmp = Path(tempfile.mkdtemp(prefix="megawatt-sandbox-"))
+        # the only folder a sandboxed process may write to: the copy and the scratch area
+        self._writable = os.path.realpath(self._tmp)
         self._scratch = self._tmp / "scratch"  # plugin, reports, profiles: outside the copy
+        self._home = self._scratch / "home"
+        self._tmpdir = self._scratch / "tmp"  # TMPDIR: pytest's tmp_path lands here
         self.path = self._tmp / (self.root.name or "workspace")
         self._watched: set[str] = set()
         self._runs = 0
+        self._guard: str | None = None
+        if not self.isolation.writes_confined:
+            pythons = sorted({os.path.realpath(self.python), os.path.realpath(sys.executable)})
+            self._guard = json.dumps({"writable": [self._writable], "pythons": pythons})
         try:
             self._scratch.mkdir()
+            self._home.mkdir()
+            self._tmpdir.mkdir()
             (self._scratch / f"{_PLUGIN}.py").write_text(_PLUGIN_SOURCE, encoding="utf-8")
+            if self._guard is not None:
+                (self._scratch / "sitecustomize.py").write_text(GUARD_SOURCE, encoding="utf-8")
             self.copied_bytes = _copy_tree(
                 self.root, self.path, max_file_bytes, max_total_bytes, self.skipped
             )
@@ -333,14 +823,24 @@ class Sandbox:
         return path + sep + rest
 
     def environment(self) -> dict[str, str]:
-        """The environment of every run: the copy first on `sys.path`, no byte code written."""
-        env = dict(os.environ)
+        """The environment of every run, built from nothing: what a Python test run needs (PATH
+        to the interpreter and the system's tools, locale, time zone, terminal, pytest's
+        settings), HOME and TMPDIR in the scratch area, the copy first on `sys.path`, no byte
+        code written. Never a name or value that looks like a key, token or secret."""
+        env = {k: v for k, v in os.environ.items() if _passed_on(k) and not _secret(k, v)}
+        bin_dir = os.path.dirname(os.path.abspath(self.python))
+        env["PATH"] = os.pathsep.join(dict.fromkeys((bin_dir, *_SYSTEM_BIN)))
+        env["HOME"] = str(self._home)
+        env["TMPDIR"] = env["TMP"] = env["TEMP"] = str(self._tmpdir)
+        venv = _venv_of(self.python)
+        if venv is not None:
+            env["VIRTUAL_ENV"] = venv
         paths = [str(self.path)]
         if (self.path / "src").is_dir():
             paths.append(str(self.path / "src"))  # src layout, even when installed editable
         paths.append(str(self._scratch))
         root = str(self.root)
-        for entry in env.get("PYTHONPATH", "").split(os.pathsep):
+        for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
             if not entry:
                 continue
             real = os.path.realpath(entry)
@@ -351,6 +851,10 @@ class Sandbox:
         env["PYTHONPATH"] = os.pathsep.join(paths)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env[_WATCH_ENV] = json.dumps(sorted(self._watched))
+        if not self.autoload:
+            env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        if self._guard is not None:
+            env[GUARD_ENV] = self._guard
         return env
 
     def _env(self, report: Path) -> dict[str, str]:
@@ -366,27 +870,40 @@ class Sandbox:
         env: dict[str, str] | None = None,
         cancel: threading.Event | None = None,
     ) -> Executed:
-        """Run `argv` in the copy (its working directory) with `env` (default: the sandbox's),
-        stdin closed, stdout and stderr to one log; the whole process group is killed when it
+        """Run `argv` in the copy (its working directory) with `env` (default: the sandbox's;
+        extend `environment()` rather than `os.environ`), stdin closed, stdout and stderr to one
+        log, under the sandbox's isolation and limits; the whole process group is killed when it
         ends, on `timeout` or on `cancel`. Every process that runs project or candidate code goes
         through here."""
         self._runs += 1
         log = self._scratch / f"output-{self._runs}.txt"
         timed_out = cancelled = False
+        env = _without_secrets(env if env is not None else self.environment())
+        if self._guard is not None:
+            env[GUARD_ENV] = self._guard
+        said = self.isolation.describe()
+        why = _startable(argv[0], env.get("PATH", os.defpath)) if argv else "nothing to run"
+        if why is not None:
+            return Executed(
+                None, 0.0, f"cannot start {argv[0] if argv else ''}: {why}", isolation=said
+            )
+        wrapped = self.isolation.wrap(argv, cwd=str(self.path), writable=[self._writable])
         start = time.perf_counter()
         with open(log, "wb") as out:
             try:
                 proc = subprocess.Popen(
-                    list(argv),
+                    wrapped,
                     cwd=self.path,
-                    env=env if env is not None else self.environment(),
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own process group, killed as a whole
+                    preexec_fn=self.limits.preexec(timeout),
                 )
-            except OSError as err:
-                return Executed(None, 0.0, f"cannot start {argv[0]}: {err.strerror or err}")
+            except (OSError, subprocess.SubprocessError) as err:
+                reason = getattr(err, "strerror", None) or err
+                return Executed(None, 0.0, f"cannot start {argv[0]}: {reason}", isolation=said)
             try:
                 deadline = start + timeout
                 while True:
@@ -411,6 +928,7 @@ class Sandbox:
             output=output,
             timed_out=timed_out,
             cancelled=cancelled,
+            isolation=said,
         )
 
     def scratch(self, name: str) -> Path:
@@ -446,7 +964,14 @@ class Sandbox:
         env.update(extra_env or {})
         done = self.execute(argv, timeout, env=env, cancel=cancel)
         if done.returncode is None:
-            return TestRun("error", Counts(), 0.0, reason=done.reason, python=self.python)
+            return TestRun(
+                "error",
+                Counts(),
+                0.0,
+                reason=done.reason,
+                python=self.python,
+                isolation=done.isolation,
+            )
         return self._outcome(
             done.returncode,
             done.output,
@@ -496,6 +1021,7 @@ class Sandbox:
                 reason=reason,
                 returncode=returncode,
                 python=self.python,
+                isolation=self.isolation.describe(),
             )
 
         if cancelled:
@@ -512,8 +1038,11 @@ class Sandbox:
         if report is None:
             if "No module named pytest" in output:
                 return done("error", f"pytest is not installed for {self.python}")
-            if returncode < 0:
-                return done("error", f"the test process died (signal {-returncode})")
+            died = _signal_of(returncode, self.isolation)
+            if died is not None and died == getattr(signal, "SIGXCPU", None):
+                return done("error", "the test process went over its CPU time limit")
+            if died is not None:
+                return done("error", f"the test process died (signal {died})")
             return done("error", f"pytest did not run (exit status {returncode})")
         if returncode == 5 or (returncode == 0 and counts.passed == 0):
             why = "all the selected tests were skipped" if counts.skipped else "no tests collected"

@@ -160,40 +160,52 @@ def fib_project(tmp_path: Path) -> Iterator[Path]:
     assert _snapshot(root) == before, "the user's files changed"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+def _running(marker: str) -> bool:
+    """Whether a live process has `marker` in its command line."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker.encode() not in f.read():
+                    continue
+            with open(f"/proc/{entry}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    return True
+        except OSError:
+            continue
+    return False
 
 
-def test_hanging_candidate_times_out_and_its_processes_die(
-    fib_project: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    pid_file = tmp_path_factory.mktemp("hang") / "child.pid"
+def test_hanging_candidate_times_out_and_its_processes_die(fib_project: Path) -> None:
+    # the child is found by a word in its command line: in the sandbox's PID namespace
+    # (bubblewrap) its pid means nothing out here, and it cannot write outside the copy
+    marker = f"megawatt-hang-{os.getpid()}-{time.time_ns()}"
     hanging = FIB.replace(
         b"    if n < 2:\n        return n\n",
         b"    import subprocess, sys\n"
-        b"    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
-        + f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n".encode()
+        + f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', {marker!r}])\n".encode()
+        + b"    open('child-started', 'w').close()\n"
         + b"    while True:\n        pass\n",
     )
     start = time.monotonic()
-    run = run_tests(fib_project, "calc.py", hanging, ["tests/test_calc.py"], timeout=5)
+    with Sandbox(fib_project) as sandbox:
+        sandbox.write("calc.py", hanging)
+        run = sandbox.run(["tests/test_calc.py"], timeout=5)
+        started = sandbox.file("child-started").is_file()
     elapsed = time.monotonic() - start
     assert run.timed_out and run.status == "timed_out" and not run.passed
     assert run.reason == "the tests did not finish within 5 s"
     assert 5 <= run.duration < 60  # the timeout is respected, with room for a busy machine
     assert elapsed < 60
+    assert started, run.output_tail
     # the whole process group is killed, not just pytest: its child goes too
-    pid = int(pid_file.read_text())
     if os.path.isdir("/proc"):
         deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
+        while _running(marker) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(pid)
-    print(f"hang: timed out after {run.duration:.2f} s (timeout 5 s)")
+        assert not _running(marker)
+    print(f"hang: timed out after {run.duration:.2f} s (timeout 5 s); {run.isolation}")
 
 
 def test_no_test_ids_is_a_clear_result(fib_project: Path) -> None:
