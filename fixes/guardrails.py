@@ -9,12 +9,13 @@ construction once the replacement is shown to be exactly one definition of the s
 
 from __future__ import annotations
 
+import difflib
 import json
-import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,16 @@ from tree_sitter import Node
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.parsing import error_nodes, parse
+from megawatt.fixes.allowlist import (
+    Problem,
+    check_candidate,
+    check_imports,
+    check_signature,
+    skill_allowlist,
+)
 from megawatt.fixes.edits import import_insertion_point
 from megawatt.model import Finding
+from megawatt.skills.model import Skill
 
 __all__ = [
     "Candidate",
@@ -37,45 +46,6 @@ __all__ = [
     "splice",
     "static_checks",
 ]
-
-# modules a speed fix has no business bringing in: they reach the network, run processes or
-# touch files. Allowed only where the original file already imported them.
-RISKY_MODULES = frozenset(
-    [
-        "socket",
-        "ssl",
-        "subprocess",
-        "os",
-        "shutil",
-        "pathlib",
-        "tempfile",
-        "glob",
-        "io",
-        "multiprocessing",
-        "ctypes",
-        "pty",
-        "requests",
-        "httpx",
-        "urllib",
-        "urllib3",
-        "http",
-        "ftplib",
-        "smtplib",
-        "telnetlib",
-        "paramiko",
-        "aiohttp",
-        "asyncio.subprocess",
-        "pickle",
-        "marshal",
-        "shelve",
-        "sqlite3",
-        "webbrowser",
-        "importlib",
-        "builtins",
-        "sys",
-    ]
-)
-RISKY_CALLS = frozenset({"eval", "exec", "__import__", "compile", "open", "breakpoint"})
 
 
 class Rejected(Exception):
@@ -171,9 +141,15 @@ def _name(fn: Node) -> str:
     return "" if name is None or name.text is None else name.text.decode("utf-8")
 
 
-def splice(target: Target, cand: Candidate) -> Spliced:
+_FIND = "find"  # splice's default: look for ruff beside the interpreter
+
+
+def splice(
+    target: Target, cand: Candidate, *, ruff: str | None = _FIND, root: Path | None = None
+) -> Spliced:
     """The file with the candidate in the function's place and its imports in the import
-    block. Raises Rejected("scope") for anything else (another definition, top-level code)."""
+    block, in the order the project's isort settings want when the block was sorted before.
+    Raises Rejected("scope") for anything else (another definition, top-level code)."""
     text = textwrap.dedent(cand.function.replace("\r\n", "\n")).strip("\n")
     if not text:
         raise Rejected("scope", "the answer had no function source")
@@ -217,7 +193,52 @@ def splice(target: Target, cand: Candidate) -> Spliced:
             point = src.find(b"\n") + 1
         before = src[:point] + block + src[point : target.start_byte]
     start = len(before)
-    return Spliced(before + new_fn + after, start, start + len(new_fn), imports)
+    spliced = Spliced(before + new_fn + after, start, start + len(new_fn), imports)
+    if imports:
+        tool = find_ruff() if ruff == _FIND else ruff
+        if tool is not None:
+            cwd = root if root is not None else Path(target.path).parent
+            return _sort_imports(tool, target, spliced, cwd if cwd.is_dir() else Path.cwd())
+    return spliced
+
+
+def _sort_imports(ruff: str, target: Target, spliced: Spliced, cwd: Path) -> Spliced:
+    """The spliced file with its import block sorted by ruff's isort rule (I001), if the
+    original passed I001; otherwise as it was. Only the import block above the function
+    changes, so the function keeps its distance from the end of the file."""
+    try:
+        before = _ruff(
+            ruff,
+            ["check", "--select", "I001", "--no-fix", "--output-format", "json", "--exit-zero"],
+            target.source.decode("utf-8"),
+            target.path,
+            cwd,
+        )
+        if json.loads(before.stdout or "[]"):
+            return spliced  # the project does not keep this block sorted
+        fixed = _ruff(
+            ruff,
+            ["check", "--select", "I001", "--fix", "--exit-zero", "-q"],
+            spliced.source.decode("utf-8"),
+            target.path,
+            cwd,
+        )
+    except (OSError, subprocess.SubprocessError, json.JSONDecodeError, UnicodeDecodeError):
+        return spliced
+    if fixed.returncode != 0 or not fixed.stdout:
+        return spliced
+    text = fixed.stdout.encode("utf-8")
+    tail = len(spliced.source) - spliced.function_end
+    end = len(text) - tail
+    start = end - (spliced.function_end - spliced.function_start)
+    if (
+        start < 0
+        or text[start:end] != spliced.source[spliced.function_start : spliced.function_end]
+    ):
+        return spliced  # the sort reached past the import block: keep the unsorted text
+    if text[end:] != spliced.source[spliced.function_end :]:
+        return spliced
+    return Spliced(text, start, end, spliced.added_imports)
 
 
 def find_ruff() -> str | None:
@@ -241,7 +262,9 @@ def _ruff(
     )
 
 
-def _ruff_findings(ruff: str, source: str, filename: str, cwd: Path, lines: range) -> Counter[str]:
+def _ruff_findings(
+    ruff: str, source: str, filename: str, cwd: Path, lines: set[int]
+) -> Counter[str]:
     run = _ruff(
         ruff,
         ["check", "--no-fix", "--output-format", "json", "--exit-zero", "-q"],
@@ -260,44 +283,234 @@ def _ruff_findings(ruff: str, source: str, filename: str, cwd: Path, lines: rang
     )
 
 
-def _imports_in(source: bytes) -> set[str]:
-    tree = parse(source)
-    found: set[str] = set()
-    stack = [tree.root_node]
-    while stack:
-        n = stack.pop()
-        if n.type == "import_statement":
-            for c in n.named_children:
-                name = c.child_by_field_name("name") if c.type == "aliased_import" else c
-                if name is not None and name.text:
-                    found.add(name.text.decode())
-        elif n.type == "import_from_statement":
-            mod = n.child_by_field_name("module_name")
-            if mod is not None and mod.text:
-                found.add(mod.text.decode())
-        else:
-            stack.extend(n.named_children)
-    return found
+# -- style ----------------------------------------------------------------------------------------
 
 
-def _calls_in(text: bytes) -> Counter[str]:
-    return Counter(
-        m.group(1)
-        for m in re.finditer(rb"(?<![\w.])(\w+)\s*\(", text)
-        if m.group(1).decode() in RISKY_CALLS
-    )  # type: ignore[misc]
+@dataclass(frozen=True)
+class FormatPolicy:
+    """How the project formats: the extra ruff-format arguments, whether formatting is enforced
+    on the touched lines, and what to tell the user about it."""
+
+    args: tuple[str, ...] = ()
+    enforced: bool = True
+    note: str = ""
 
 
-def _risky(module: str) -> bool:
-    parts = module.split(".")
-    return any(".".join(parts[: i + 1]) in RISKY_MODULES for i in range(len(parts)))
+NO_FORMATTER = "format not checked: the project configures no formatter"
+
+
+def format_policy(root: Path, path: str) -> FormatPolicy:
+    """The formatter configuration nearest the file (as ruff finds it), up to the workspace."""
+    here = Path(path).parent
+    try:
+        here.resolve().relative_to(root.resolve())
+    except ValueError:
+        here = root
+    for folder in (here, *here.parents):
+        if (folder / "ruff.toml").is_file() or (folder / ".ruff.toml").is_file():
+            return FormatPolicy()
+        project = folder / "pyproject.toml"
+        if project.is_file():
+            try:
+                tool = tomllib.loads(project.read_text(encoding="utf-8")).get("tool", {})
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                tool = {}
+            black, ruff = tool.get("black"), tool.get("ruff")
+            if isinstance(black, dict) and not (isinstance(ruff, dict) and "format" in ruff):
+                return _black_policy(
+                    black, line_length_set=isinstance(ruff, dict) and "line-length" in ruff
+                )
+            if isinstance(ruff, dict):
+                return FormatPolicy()
+        if folder.resolve() == root.resolve():
+            break
+    # spacing inside a line is the one thing every style agrees on, so that still counts
+    return FormatPolicy(enforced=False, note=NO_FORMATTER)
+
+
+def _black_policy(black: dict[str, object], line_length_set: bool) -> FormatPolicy:
+    # ruff format is black-compatible by design: black's own options, mapped, are close enough
+    args: list[str] = []
+    length = black.get("line-length", black.get("line_length"))
+    if isinstance(length, int) and not line_length_set:
+        args += ["--line-length", str(length)]
+    if black.get("skip-string-normalization") or black.get("skip_string_normalization"):
+        args += ["--config", 'format.quote-style = "preserve"']
+    if black.get("skip-magic-trailing-comma") or black.get("skip_magic_trailing_comma"):
+        args += ["--config", "format.skip-magic-trailing-comma = true"]
+    return FormatPolicy(
+        tuple(args), note="format checked with ruff format, black-compatible ([tool.black])"
+    )
+
+
+def _format(ruff: str, text: str, filename: str, cwd: Path, policy: FormatPolicy) -> str | None:
+    run = _ruff(ruff, ["format", "-q", *policy.args], text, filename, cwd)
+    return run.stdout if run.returncode == 0 else None
+
+
+def _changed_lines(old: list[str], new: list[str]) -> set[int]:
+    """1-based lines of `new` that are not in `old` (difflib, common ends trimmed first)."""
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    a, b = old[head : len(old) - tail], new[head : len(new) - tail]
+    touched: set[int] = set()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            touched.update(range(head + j1 + 1, head + j2 + 1))
+    return touched
+
+
+Hunk = tuple[int, int, tuple[str, ...], tuple[str, ...]]  # new-file lines [i1, i2), was, wanted
+
+
+def _formatter_hunks(text: str, formatted: str) -> list[Hunk]:
+    lines, wanted = text.splitlines(), formatted.splitlines()
+    matcher = difflib.SequenceMatcher(None, lines, wanted, autojunk=False)
+    return [
+        (i1, i2, tuple(lines[i1:i2]), tuple(wanted[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def _spacing_only(hunk: Hunk) -> bool:
+    """The formatter only changes spaces inside lines (not indentation, quotes or wrapping)."""
+    _, _, was, wanted = hunk
+    if len(was) != len(wanted):
+        return False
+    return all(
+        a[: len(a) - len(a.lstrip())] == b[: len(b) - len(b.lstrip())]
+        and "".join(a.split()) == "".join(b.split())
+        for a, b in zip(was, wanted, strict=True)
+    )
+
+
+def _hunk_lines(hunk: Hunk) -> set[int]:
+    i1, i2, _, _ = hunk
+    # an insertion sits between two lines: both neighbours count
+    return set(range(i1 + 1, i2 + 1)) if i2 > i1 else {i1, i1 + 1}
+
+
+def _wanted_diff(hunks: list[Hunk], limit: int = 20) -> str:
+    out: list[str] = []
+    for i1, _i2, was, wanted in hunks:
+        out.append(f"@@ line {i1 + 1} @@")
+        out += [f"-{line}" for line in was] + [f"+{line}" for line in wanted]
+    if len(out) > limit:
+        out = [*out[:limit], f"… ({len(out) - limit} more diff lines)"]
+    return "\n".join(out)
+
+
+def _style(target: Target, spliced: Spliced, root: Path, ruff: str, notes: list[str]) -> None:
+    """No formatter change and no new lint finding on the lines the fix touched, with the
+    project's own configuration (ruff reads it from cwd and --stdin-filename)."""
+    filename = target.path
+    old_text, new_text = target.source.decode("utf-8"), spliced.source.decode("utf-8")
+    old_lines, new_lines = old_text.splitlines(), new_text.splitlines()
+    touched = _changed_lines(old_lines, new_lines)
+    policy = format_policy(root, filename)
+    if policy.note:
+        notes.append(policy.note)
+    formatted_new = _format(ruff, new_text, filename, root, policy)
+    if formatted_new is None:
+        raise Rejected("style", "ruff format could not format the new file")
+    formatted_old = _format(ruff, old_text, filename, root, policy)
+    # the formatter's wishes the original already had are not the fix's doing
+    known = (
+        {(was, wanted) for _, _, was, wanted in _formatter_hunks(old_text, formatted_old)}
+        if formatted_old is not None
+        else set()
+    )
+    bad = [
+        h
+        for h in _formatter_hunks(new_text, formatted_new)
+        if (h[2], h[3]) not in known
+        and _hunk_lines(h) & touched
+        and (policy.enforced or _spacing_only(h))
+    ]
+    if bad:
+        what = (
+            "the lines the fix touched"
+            if policy.enforced
+            else "the spacing inside lines the fix touched (the project configures no "
+            "formatter, so only spacing is checked)"
+        )
+        raise Rejected("style", f"ruff format would change {what}; it wants:\n{_wanted_diff(bad)}")
+    old_fn_lines = set(range(target.first_line, target.end_line + 1))
+    old_side = _changed_lines(new_lines, old_lines)  # lines of the original the fix replaced
+    old_found = _ruff_findings(ruff, old_text, filename, root, old_fn_lines | old_side)
+    new_found = _ruff_findings(ruff, new_text, filename, root, touched)
+    added = new_found - old_found
+    if added:
+        raise Rejected("style", "ruff check reports new problems: " + "; ".join(sorted(added)[:3]))
+
+
+# -- safety ---------------------------------------------------------------------------------------
+
+
+def _is_method(target: Target) -> bool:
+    """The target is defined directly in a class body (its first parameter is the instance)."""
+    tree = parse(target.source)
+    node = tree.root_node.descendant_for_byte_range(
+        target.finding.span.start_byte, target.finding.span.start_byte
+    )
+    while node is not None and node.type != "function_definition":
+        node = node.parent
+    if node is None:
+        return False
+    up = node.parent
+    if up is not None and up.type == "decorated_definition":
+        up = up.parent
+    return (
+        up is not None
+        and up.type == "block"
+        and getattr(up.parent, "type", "") == "class_definition"
+    )
+
+
+def _safety(target: Target, spliced: Spliced, skill: Skill | None) -> None:
+    """The allowlist and the signature, before anything runs."""
+    allow = skill_allowlist(target.finding.skill, skill)
+    original = target.source[target.start_byte : target.end_byte].decode("utf-8")
+    candidate = spliced.function_text
+    module = spliced.source.decode("utf-8")
+    old_module = target.source.decode("utf-8", "replace")
+    problems: list[Problem] = check_imports(spliced.added_imports, original, old_module, allow)
+    problems += check_signature(candidate, original, allow, module)
+    problems += check_candidate(candidate, original, module, allow, is_method=_is_method(target))
+    if problems:
+        first, rest = str(problems[0]), [str(p) for p in problems[1:3]]
+        more = f"; also: {'; '.join(rest)}" if rest else ""
+        extras = ", ".join(allow.extras()) or "nothing more"
+        raise Rejected(
+            "safety",
+            f"{first}{more}. A fix may use what the original function uses, names it defines "
+            f"itself, side-effect-free builtins and, for this skill: {extras}.",
+        )
 
 
 def static_checks(
-    target: Target, spliced: Spliced, root: Path, ruff: str | None, select: list[str] | None = None
+    target: Target,
+    spliced: Spliced,
+    root: Path,
+    ruff: str | None,
+    select: list[str] | None = None,
+    *,
+    skill: Skill | None = None,
+    notes: list[str] | None = None,
 ) -> list[str]:
     """Every guardrail short of running code, cheapest first. Returns what was verified
-    (for the action's title); raises Rejected at the first failure."""
+    (for the action's title); raises Rejected at the first failure.
+
+    `skill` is the skill in effect (a project's own one may narrow the built-in allowlist, never
+    widen it); without it the built-in skill of the finding decides. What the user should know
+    but was not verified ("format not checked: …") goes to `notes`."""
+    sink = notes if notes is not None else []
     verified: list[str] = []
     new = spliced.source
     tree = parse(new)
@@ -316,41 +529,9 @@ def static_checks(
             "syntax", f"the new code does not compile: {err.msg} (line {err.lineno})"
         ) from None
     verified.append("syntax")
-    old_text = target.source.decode("utf-8")
-    new_text = new.decode("utf-8")
-    before_imports, after_imports = _imports_in(target.source), _imports_in(new)
-    risky = sorted(m for m in after_imports - before_imports if _risky(m))
-    if risky:
-        raise Rejected(
-            "safety",
-            f"the fix imports {', '.join(risky)} (network, process or file-system access) which "
-            "the original file did not",
-        )
-    old_fn = target.source[target.start_byte : target.end_byte]
-    fresh_calls = _calls_in(
-        spliced.source[spliced.function_start : spliced.function_end]
-    ) - _calls_in(old_fn)
-    if fresh_calls:
-        raise Rejected("safety", f"the fix adds calls to {', '.join(sorted(fresh_calls))}")
+    _safety(target, spliced, skill)
     if ruff is not None:
-        filename = target.path
-        fn_text = spliced.function_text
-        formatted = _ruff(ruff, ["format", "-q"], textwrap.dedent(fn_text) + "\n", filename, root)
-        if formatted.returncode != 0:
-            raise Rejected("style", f"ruff format failed: {formatted.stderr.strip()[:200]}")
-        if formatted.stdout.rstrip("\n") != textwrap.dedent(fn_text).rstrip("\n"):
-            raise Rejected("style", "ruff format would change the new function")
-        new_first = new[: spliced.function_start].count(b"\n") + 1
-        new_last = new[: spliced.function_end].count(b"\n") + 1
-        old_found = _ruff_findings(
-            ruff, old_text, filename, root, range(target.first_line, target.end_line + 1)
-        )
-        new_found = _ruff_findings(ruff, new_text, filename, root, range(new_first, new_last + 1))
-        added = new_found - old_found
-        if added:
-            raise Rejected(
-                "style", "ruff check reports new problems: " + "; ".join(sorted(added)[:3])
-            )
+        _style(target, spliced, root, ruff, sink)
         verified.append("style")
     # the analyzer: the opportunity is gone, and nothing new appeared in the function
     f = target.finding
