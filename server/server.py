@@ -9,11 +9,16 @@ their own with the module's facts); once edits pause for SETTLE_SECONDS, the set
 whole module in view) replaces it. A result is published only if the document is still at that
 version, so stale results never land over fresh ones. Every handler goes through `guarded`: a failure is logged, the user is told once
 per handler, and the server goes on.
+
+AI fixes run on `AiJobs`, daemon threads of their own (never a pool's), so a model that takes
+minutes holds no slot other requests need, a cancelled job stops waiting at once while its thread
+finishes the call in hand, and `exit` ends the process even with one in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import importlib
@@ -22,7 +27,8 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +36,7 @@ from typing import Any, TypeVar
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from megawatt import __version__
@@ -54,6 +61,81 @@ FEATURES = (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
+# AI jobs whose threads may be alive at once (cancelled ones count until their thread returns)
+MAX_AI_JOBS = 3
+# on exit, how long in-flight AI jobs get to stop their test processes after being cancelled
+EXIT_GRACE_SECONDS = 0.5
+
+
+class Busy(Exception):
+    """Too many AI jobs are still running."""
+
+
+class AiJobs:
+    """AI fixes in flight, each on a daemon thread of its own.
+
+    Daemon threads, not an executor: `concurrent.futures` joins its workers at interpreter exit,
+    so one model call in flight would hold `exit` for as long as the model takes.
+    """
+
+    def __init__(self, limit: int = MAX_AI_JOBS) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._running: dict[threading.Thread, threading.Event] = {}
+        self._serial = 0
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def start(self, fn: Callable[[], R], cancel: threading.Event) -> asyncio.Future[R]:
+        """Run `fn` on a new thread; the future (on the running loop) gets its result.
+        Raises Busy when `limit` jobs are alive."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+
+        def settle(outcome: Callable[[], None]) -> None:
+            if not future.done():
+                outcome()
+
+        def work() -> None:
+            try:
+                result = fn()
+            except BaseException as err:  # handed to the awaiting coroutine, raised there
+                done: Callable[[], None] = functools.partial(future.set_exception, err)
+            else:
+                done = functools.partial(future.set_result, result)
+            finally:
+                with self._lock:
+                    self._running.pop(threading.current_thread(), None)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, done)
+
+        with self._lock:
+            if len(self._running) >= self.limit:
+                raise Busy(f"{len(self._running)} AI fixes are still running; wait or cancel one")
+            self._serial += 1
+            thread = threading.Thread(target=work, name=f"megawatt-ai-{self._serial}", daemon=True)
+            self._running[thread] = cancel
+        thread.start()
+        return future
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            events = list(self._running.values())
+        for event in events:
+            event.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds in all for the running jobs' threads to return."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._running)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class Raw:
@@ -72,11 +154,35 @@ def _converter() -> Any:
 
 
 class MegawattProtocol(LanguageServerProtocol):
+    _server: MegawattServer
+
     def get_message_type(self, method: str) -> type[Any] | None:
         # diagnostics leave as prepared wire dicts (`Raw`), not as typed lsprotocol params
         if method == T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS:
             return None
         return super().get_message_type(method)
+
+    @lsp_method(T.INITIALIZE)
+    def lsp_initialize(self, params: T.InitializeParams) -> Generator[Any, Any, T.InitializeResult]:
+        # read here, before any feature's handler, what decides how AI fixes reach the user
+        self._server.session.adopt_client(params.capabilities, params.initialization_options)
+        result: T.InitializeResult = yield from super().lsp_initialize(params)
+        return result
+
+    @lsp_method(T.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        self._server.ai_jobs.cancel_all()  # no model is asked anything after a shutdown
+        yield from super().lsp_shutdown(*args)
+
+    @lsp_method(T.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        self._server.exiting = True
+        jobs = self._server.ai_jobs
+        jobs.cancel_all()
+        # a job between model turns stops at once and kills its test processes; one waiting on
+        # the model is a daemon thread and dies with the process
+        jobs.join(EXIT_GRACE_SECONDS)
+        yield from super().lsp_exit(*args)
 
 
 class MegawattServer(LanguageServer):
@@ -90,6 +196,8 @@ class MegawattServer(LanguageServer):
             max_workers=1, thread_name_prefix="megawatt-analysis"
         )
         self.io_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="megawatt-io")
+        self.ai_jobs = AiJobs()
+        self.exiting = False  # `exit` arrived: the client reads nothing more
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._told: set[str] = set()
         self._folder_lock = threading.Lock()
@@ -157,8 +265,6 @@ class MegawattServer(LanguageServer):
         folder.index = ProfileIndex(loaded.profile) if loaded.profile is not None else None
         folder.profile_files = loaded.files
         folder.profile_errors = [str(e) for e in loaded.errors]
-        import time
-
         folder.loaded_at = time.time()
         self.session.folders[str(root)] = folder
         for p in problems:

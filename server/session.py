@@ -10,7 +10,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from lsprotocol import types as T
 from tree_sitter import Tree
 
 from megawatt.analyzers.symbols import FunctionDef
@@ -19,6 +21,7 @@ from megawatt.model import Finding, Opportunity
 from megawatt.profiles.profile import Profile
 from megawatt.ranking import ProfileIndex
 from megawatt.server.positions import LineIndex
+from megawatt.server.settings import trusted_option
 
 KEEP_TREES = 8
 
@@ -117,10 +120,30 @@ class Session:
     inlay_hint_refresh: bool = False
     diagnostic_refresh: bool = False
     configuration: bool = False  # client answers workspace/configuration
+    # client asks the user before applying an annotated edit with needsConfirmation (annotated
+    # edits travel only inside versioned documentChanges)
+    confirms_annotations: bool = False
+    show_document: bool = False  # client opens a document the server names (window/showDocument)
+    # the editor trusts the workspace (VS Code's Workspace Trust); editors that do not say are
+    # trusted. Untrusted: no AI fixes (no model asked, no tests run), no profile recording
+    trusted: bool = True
+    # AI fixes validated and previewed, waiting for the user's "Apply": key → the fix
+    ai_previews: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     pending_roots: list[str] = field(default_factory=list)
     # documents edited lately keep their tree for incremental re-parsing; the others drop it (a
     # tree costs more memory than its text, and re-parsing a file from scratch takes ms)
     edited: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def adopt_client(self, caps: T.ClientCapabilities, options: object) -> None:
+        """What the client can do for AI fixes, and whether the workspace is trusted."""
+        ws = caps.workspace
+        edit = ws.workspace_edit if ws else None
+        self.confirms_annotations = bool(
+            edit and edit.document_changes and edit.change_annotation_support
+        )
+        window = caps.window
+        self.show_document = bool(window and window.show_document and window.show_document.support)
+        self.trusted = trusted_option(options)
 
     def touched(self, uri: str) -> None:
         self.edited[uri] = None

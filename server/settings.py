@@ -20,7 +20,7 @@ from megawatt.errors import ConfigError
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # editor-only keys that are not project settings
-EDITOR_KEYS = {"workspace", "interpreter", "path", "trace", "showNotifications", "cwd"}
+EDITOR_KEYS = {"workspace", "interpreter", "path", "trace", "showNotifications", "cwd", "trusted"}
 
 
 def _snake(key: str) -> str:
@@ -42,6 +42,11 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
             }
         out[_snake(key)] = value
     return out
+
+
+def trusted_option(options: object) -> bool:
+    """Whether the editor trusts the workspace: only an explicit `"trusted": false` says no."""
+    return not (isinstance(options, dict) and options.get("trusted") is False)
 
 
 def split_options(options: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

@@ -31,6 +31,13 @@ def register(server: MegawattServer) -> None:
     async def record_profile(ls: MegawattServer, *args: object) -> str | None:
         from megawatt.profiles.record import record
 
+        if not ls.session.trusted:  # the command comes from the workspace's own settings
+            ls.info(
+                "Megawatt: this workspace is not trusted: in a restricted window Megawatt runs "
+                "no profile-recording command; trust the workspace to record profiles",
+                show=True,
+            )
+            return None
         root = _folder_root(ls, str(args[0]) if args else None)
         folder = ls.folder_for(str(root / "pyproject.toml"))
         command = list(folder.settings.profile_command)
