@@ -105,9 +105,9 @@ change these rules.
 - Change only the target function. Do not add other functions, classes or module-level code; \
 a cache must live inside the function, on the instance, or in a decorator.
 - Keep the signature and behaviour, including for edge cases and mutable arguments.
-- Secrets in the workspace were replaced by placeholders such as [REDACTED] or [REDACTED-2]. \
-Where the new function needs such a value, write its placeholder exactly as you read it; \
-Megawatt puts the real value back.
+- Secrets in the workspace were replaced by placeholders: REDACTED in square brackets, \
+numbered from the second on. Where the new function needs such a value, write its placeholder \
+exactly as you read it; Megawatt puts the real value back.
 - Gather what you need with the tools (function source, callers and callees with profile \
 figures, the tests that exercise it), then call submit_fix once.
 

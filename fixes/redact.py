@@ -45,6 +45,7 @@ _SECRET_PARTS = frozenset(
         "apikey",
     }
 )
+_SECRET_ENDINGS = ("password", "passwd", "secret", "token", "apikey")
 _KEY_KINDS = frozenset({"api", "private", "access", "secret", "signing", "encryption", "master"})
 # acronyms, capitalised words, lowercase runs and digits: `AWS_SECRET_ACCESS_KEY`, `apiKey`,
 # `x-api-key`, `OAuthToken` all split into their words
@@ -54,11 +55,12 @@ _NAME_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 def is_secret_name(name: str) -> bool:
     """Whether a variable, key or header name says its value is a secret.
 
-    Whole name parts only: `DB_PASSWORD`, `apiKey`, `GITHUB_TOKEN` and `x-api-key` are secret;
-    `tokenizer`, `author`, `PWD` and `OLDPWD` are not.
+    Whole name parts only: `DB_PASSWORD`, `PGPASSWORD`, `apiKey`, `GITHUB_TOKEN` and
+    `x-api-key` are secret; `tokenizer`, `author`, `PWD` and `OLDPWD` are not.
     """
     parts = [p.lower() for p in _NAME_PARTS.findall(name)]
-    if any(p in _SECRET_PARTS for p in parts):
+    # a part may also end in a secret word written as one with it: PGPASSWORD, MYTOKEN
+    if any(p in _SECRET_PARTS or p.endswith(_SECRET_ENDINGS) for p in parts):
         return True
     return any(a in _KEY_KINDS and b == "key" for a, b in itertools.pairwise(parts))
 

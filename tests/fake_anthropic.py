@@ -18,7 +18,10 @@ request (echoing a ``tool_use`` id, say).
   They send ``retry-after-ms: 10`` by default so the SDK's retries are quick; the SDK honours
   ``retry-after`` with no upper bound, so never script a long one without ``max_retries=0``.
 - `delay`: sleeps (at most `MAX_DELAY` seconds; `FakeAnthropic.stop` cuts it short) and then
-  answers with another turn, to provoke client timeouts.
+  answers with another turn, to provoke client timeouts. A client that hangs up during the
+  sleep ends it: the hang-up is recorded in `FakeAnthropic.hangups` with how long after the
+  request arrived it came (`wait_for_hangup` waits for one), so a test can prove that a
+  cancelled or timed-out request really closed its connection.
 - `malformed`: a 200 whose body is the given bytes (invalid JSON, or JSON of the wrong shape).
 - `disconnect`: closes the connection without answering.
 
@@ -38,7 +41,10 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import select
+import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -52,6 +58,7 @@ __all__ = [
     "Delay",
     "Disconnect",
     "FakeAnthropic",
+    "Hangup",
     "Malformed",
     "RecordedRequest",
     "Reply",
@@ -146,6 +153,16 @@ class RecordedRequest:
         """The names of the tools offered in the request, in order."""
         tools = self.body.get("tools") if isinstance(self.body, dict) else None
         return [t["name"] for t in tools or [] if isinstance(t, dict) and "name" in t]
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """A client closed its connection while a `delay` turn was still sleeping."""
+
+    request: int
+    """The request's number (1-based, as in `FakeAnthropic.requests`)."""
+    after: float
+    """Seconds from the request's arrival to the hang-up, on the server's clock."""
 
 
 # --- turns -------------------------------------------------------------------------------------
@@ -305,6 +322,8 @@ class FakeAnthropic:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
+        self.hangups: list[Hangup] = []
+        self._hung_up = threading.Event()
         self._script: deque[ScriptItem] = deque(script)
         self._scripted = len(self._script)
         self._lock = threading.Lock()
@@ -405,9 +424,16 @@ class FakeAnthropic:
         with self._lock:
             self.errors.append(text)
 
-    def _sleep(self, seconds: float) -> bool:
-        """Sleep unless the server stops first; True if it is still running afterwards."""
-        return not self._stopping.wait(min(seconds, MAX_DELAY))
+    def _hangup(self, hangup: Hangup) -> None:
+        with self._lock:
+            self.hangups.append(hangup)
+        self._hung_up.set()
+
+    def wait_for_hangup(self, timeout: float) -> Hangup | None:
+        """The first hang-up during a delay, waiting at most `timeout` seconds for one."""
+        self._hung_up.wait(timeout)
+        with self._lock:
+            return self.hangups[0] if self.hangups else None
 
 
 @contextlib.contextmanager
@@ -467,6 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         split = urlsplit(self.path)
         request = RecordedRequest(self.command, split.path, split.query, headers, body, raw)
+        self._arrived = time.monotonic()
         number = self.fake._record(request)
         # a client that gave up (timed out) before the answer is what a delay turn is for
         try:
@@ -525,8 +552,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(500, problem, retry=False)
                 return
         while isinstance(turn, Delay):
-            if not self.fake._sleep(turn.seconds):
-                return  # the server is stopping: answer nothing
+            if not self._sleep(turn.seconds, number):
+                return  # the server is stopping or the client hung up: answer nothing
             turn = turn.then
         stream = bool(body.get("stream"))
         if isinstance(turn, Reply):
@@ -544,6 +571,26 @@ class _Handler(BaseHTTPRequestHandler):
             problem = f"request #{number}: the script gave {turn!r}, which is not a turn"
             self.fake._problem(problem)
             self._send_error(500, problem, retry=False)
+
+    def _sleep(self, seconds: float, number: int) -> bool:
+        """Sleep unless the server stops or the client hangs up first; True if it slept."""
+        end = time.monotonic() + min(seconds, MAX_DELAY)
+        while (left := end - time.monotonic()) > 0:
+            if self.fake._stopping.wait(min(0.01, left)):
+                return False
+            if self._client_gone():
+                self.fake._hangup(Hangup(number, time.monotonic() - self._arrived))
+                return False
+        return True
+
+    def _client_gone(self) -> bool:
+        # the whole request was read, so anything readable now is the end of the stream
+        sock = self.connection
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     # responses
 
