@@ -770,7 +770,9 @@ def check_imports(
             continue
         for node in nodes:
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
-                problems.append(Problem(0, line.strip(), "imports nothing: not an import statement"))
+                problems.append(
+                    Problem(0, line.strip(), "imports nothing: not an import statement")
+                )
                 continue
             if any(a.name == "*" for a in node.names):
                 problems.append(Problem(0, line.strip(), "imports * (not allowed)"))

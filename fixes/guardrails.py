@@ -369,13 +369,33 @@ Hunk = tuple[int, int, tuple[str, ...], tuple[str, ...]]  # new-file lines [i1, 
 
 
 def _formatter_hunks(text: str, formatted: str) -> list[Hunk]:
+    """What the formatter changes, line by line where it can tell: difflib merges neighbouring
+    changes into one block, so each block is split again comparing lines without whitespace
+    (a respaced line then stands alone beside a rewrapped one)."""
     lines, wanted = text.splitlines(), formatted.splitlines()
+    hunks: list[Hunk] = []
     matcher = difflib.SequenceMatcher(None, lines, wanted, autojunk=False)
-    return [
-        (i1, i2, tuple(lines[i1:i2]), tuple(wanted[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
-    ]
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        a = ["".join(x.split()) for x in lines[i1:i2]]
+        b = ["".join(x.split()) for x in wanted[j1:j2]]
+        inner = difflib.SequenceMatcher(None, a, b, autojunk=False)
+        for _t, k1, k2, m1, m2 in inner.get_opcodes():
+            if _t == "equal":  # whitespace only: one hunk per line, unchanged ones dropped
+                for k, m in zip(range(k1, k2), range(m1, m2), strict=True):
+                    if lines[i1 + k] != wanted[j1 + m]:
+                        hunks.append((i1 + k, i1 + k + 1, (lines[i1 + k],), (wanted[j1 + m],)))
+            else:
+                hunks.append(
+                    (
+                        i1 + k1,
+                        i1 + k2,
+                        tuple(lines[i1 + k1 : i1 + k2]),
+                        tuple(wanted[j1 + m1 : j1 + m2]),
+                    )
+                )
+    return hunks
 
 
 def _spacing_only(hunk: Hunk) -> bool:
