@@ -64,12 +64,10 @@ _BWRAP_FLAGS = (
     "--die-with-parent",
     "--new-session",
 )
-# --map-current-user keeps the user's own uid (tests that check permissions behave as outside);
-# util-linux before 2.38 only has --map-root-user.
-_UNSHARE_VARIANTS = (
-    ("--user", "--map-current-user", "--net"),
-    ("--user", "--map-root-user", "--net"),
-)
+# Root inside the namespace (--map-root-user): only then can the guard bring loopback up (the
+# new network namespace starts with it down), which test suites with local servers need. The
+# cost: the tests run as uid 0 of the namespace, so permission checks on their own files pass.
+_UNSHARE_VARIANTS = (("--user", "--map-root-user", "--net"),)
 
 
 @dataclass(frozen=True)
@@ -227,6 +225,8 @@ class Limits:
         soft = max(1, math.ceil(cpu))
         # SIGXCPU at the soft limit (a handler may report), SIGKILL a little later
         settings.append((resource.RLIMIT_CPU, _clip(resource.RLIMIT_CPU, soft, soft + 5)))
+        # no core files: a crash would leave one in the copy, or hand it to the host's handler
+        settings.append((resource.RLIMIT_CORE, (0, 0)))
         if self.memory_bytes is not None:
             memory = int(self.memory_bytes)
             settings.append((resource.RLIMIT_AS, _clip(resource.RLIMIT_AS, memory, memory)))
@@ -271,6 +271,21 @@ def _install():
     if not raw:
         return
     config = json.loads(raw)
+    if config.get("loopback") and os.geteuid() == 0:
+        # a new network namespace (unshare) starts with loopback down: bring it up, so local
+        # test servers work while the outside stays unreachable
+        import fcntl
+        import socket
+        import struct
+
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                request = struct.pack("16sH14x", b"lo", 0)
+                flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, request))[1]  # SIOCGIFFLAGS
+                if not flags & 1:  # IFF_UP
+                    fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))  # SIOCSIFFLAGS
+        except OSError:
+            pass
     writable = tuple(config["writable"])
     pythons = frozenset(config["pythons"])
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC

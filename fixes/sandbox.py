@@ -70,6 +70,7 @@ TAIL_CHARS = 4000
 
 _PLUGIN = "_megawatt_sandbox_probe"
 _REPORT_ENV = "MEGAWATT_SANDBOX_REPORT"
+_RUN_ENV = "MEGAWATT_SANDBOX_RUN"  # one value per process run: finds what left its group
 _WATCH_ENV = "MEGAWATT_SANDBOX_WATCH"
 
 # A pytest plugin loaded into every run (`-p`): counts outcomes whatever the project's own
@@ -625,6 +626,30 @@ def _copy_tree(
     return total
 
 
+def _sweep(entry: bytes) -> None:
+    """Kill the processes whose environment holds `entry` (NAME=value): a run's processes that
+    left its process group (setsid, daemons). Linux only, and only where no PID namespace does
+    it (bubblewrap's); a process that cleared its environment escapes it."""
+    if not os.path.isdir("/proc"):
+        return
+    me = str(os.getpid())
+    for _ in range(3):  # a process may fork while we look
+        killed = False
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or pid == me:
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if entry not in f.read().split(b"\0"):
+                        continue
+                os.kill(int(pid), signal.SIGKILL)
+                killed = True
+            except OSError:  # gone, or not ours to read
+                continue
+        if not killed:
+            return
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     if os.name == "posix":
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -755,7 +780,10 @@ class Sandbox:
         self._guard: str | None = None
         if not self.isolation.writes_confined:
             pythons = sorted({os.path.realpath(self.python), os.path.realpath(sys.executable)})
-            self._guard = json.dumps({"writable": [self._writable], "pythons": pythons})
+            loopback = self.isolation.kind == "unshare"
+            self._guard = json.dumps(
+                {"writable": [self._writable], "pythons": pythons, "loopback": loopback}
+            )
         try:
             self._scratch.mkdir()
             self._home.mkdir()
@@ -881,6 +909,8 @@ class Sandbox:
         env = _without_secrets(env if env is not None else self.environment())
         if self._guard is not None:
             env[GUARD_ENV] = self._guard
+        run_id = f"{self._writable}:{self._runs}"
+        env[_RUN_ENV] = run_id
         said = self.isolation.describe()
         why = _startable(argv[0], env.get("PATH", os.defpath)) if argv else "nothing to run"
         if why is not None:
@@ -921,6 +951,8 @@ class Sandbox:
             finally:
                 _kill_group(proc)  # on time-out, and any process the run left behind
                 proc.wait()
+                if self.isolation.kind != "bubblewrap":
+                    _sweep(f"{_RUN_ENV}={run_id}".encode())
         output = log.read_bytes().decode("utf-8", "replace")
         return Executed(
             proc.returncode,
