@@ -343,7 +343,8 @@ class _Facts:
     imports: list[tuple[int, str]] = field(default_factory=list)  # (line, ast.dump)
     declarations: list[tuple[int, str, str]] = field(default_factory=list)  # (line, kind, name)
     strings: set[str] = field(default_factory=set)
-    formats: set[str] = field(default_factory=set)  # receivers of .format written as non-literals
+    # receivers of .format that are neither literals nor global chains -> line
+    formats: dict[str, int] = field(default_factory=dict)
 
 
 def _chain_parts(node: ast.expr) -> tuple[ast.expr, list[str]]:
@@ -466,8 +467,8 @@ class _Walker:
         if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map"):
             if isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
                 self.format_fields(func.value, func.value.value)
-            else:
-                self.facts.formats.add(ast.unparse(func.value))
+            elif self.resolve_expr(func.value, scope) is None:
+                self.facts.formats.setdefault(ast.unparse(func.value), self.line(func))
         for child in ast.iter_child_nodes(node):
             self.visit(child, scope)
 
@@ -656,6 +657,8 @@ def _why_refused(ref: _Ref, allow: Allowlist, original: set[str]) -> str | None:
         return f"is refused: it {_NEVER.get(root) or _NEVER[chain]}"
     if chain in original:
         return None
+    if chain in ("str.format", "str.format_map"):
+        return "formats a template the check cannot read (call .format on a string literal)"
     if ref.root_kind == "builtin" and root in _IO_BUILTINS:
         return f"is not allowed: it {_IO_BUILTINS[root]} and the original function did not use it"
     if allow.any_value_attrs() and "." in chain:
@@ -729,10 +732,12 @@ def check_candidate(
             problems.append(
                 Problem(line, f"{kind} {name}", "is new: the original function did not have it")
             )
-    for receiver in sorted(new.formats - old.formats):
+    for receiver, line in new.formats.items():
+        if receiver in old.formats:
+            continue
         problems.append(
             Problem(
-                new_fn.lineno + line_offset + shift,
+                line,
                 f"{receiver[:40]}.format(…)",
                 "formats a template that is not a string literal",
             )

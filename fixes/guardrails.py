@@ -37,11 +37,14 @@ from megawatt.model import Finding
 from megawatt.skills.model import Skill
 
 __all__ = [
+    "NO_FORMATTER",
     "Candidate",
+    "FormatPolicy",
     "Rejected",
     "Spliced",
     "Target",
     "find_ruff",
+    "format_policy",
     "locate_function",
     "splice",
     "static_checks",

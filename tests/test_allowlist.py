@@ -64,6 +64,8 @@ def problems(body: str, skill: str = "memoize", module: str = MODULE) -> list[st
         ('os.system("touch x")\n', "network, process or file-system"),
         ("g = (x for x in [])\ng.gi_frame.f_globals\n", ".gi_frame reaches a frame"),
         ('"{0.gi_frame}".format(a)\n', "in a format field"),
+        ('str.format("{0.gi_" + "frame}", a)\n', "formats a template the check cannot read"),
+        ('("{0." + "gi_frame}").format(a)\n', "formats a template that is not a string literal"),
         ("import os\n", "an import inside the function is not allowed"),
         ("global helper\n", "global helper is new"),
         ("pick = getattr\n", "getattr used as a value"),
