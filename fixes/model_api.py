@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 
 from megawatt.errors import MegawattError
+from megawatt.fixes.redact import redact
 
 __all__ = ["MAX_RETRIES", "AiError", "Limits", "ModelApi"]
 
@@ -170,7 +171,10 @@ class ModelApi:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._http: Any = None
-        self._base_url = str(getattr(client, "base_url", "") or "the model API")
+        # a gateway URL may carry credentials; the key must never reach a message either
+        self._base_url = redact(str(getattr(client, "base_url", "") or "the model API"))[0]
+        key = getattr(client, "api_key", None)
+        self._key = key if isinstance(key, str) and len(key) >= 4 else None
         self._client = self._own(client)
 
     def _own(self, client: Any) -> Any:
@@ -295,6 +299,8 @@ class ModelApi:
             except anthropic.APIStatusError as err:
                 code = err.status_code
                 detail = _api_message(err)
+                if self._key:
+                    detail = detail.replace(self._key, "[the API key]")
                 if retry == MAX_RETRIES or not _should_retry(err):
                     words = _status_words(code, retry)
                     raise AiError(f"{words}: {detail}" if detail else words) from None
@@ -307,7 +313,8 @@ class ModelApi:
                 self._pause(wait, note)
             except anthropic.APIConnectionError as err:
                 cause = err.__cause__ or err.__context__
-                reason = str(cause).strip() or type(cause).__name__ if cause else type(err).__name__
+                reason = (str(cause).strip().rstrip(".") or type(cause).__name__) if cause else ""
+                reason = reason or type(err).__name__
                 problem = f"cannot reach the model API at {self._base_url} ({reason})"
                 if retry == MAX_RETRIES:
                     raise AiError(f"{problem} after {retry} retries") from None

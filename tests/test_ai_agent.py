@@ -27,6 +27,7 @@ from tests.fake_anthropic import (
     Reply,
     Turn,
     delay,
+    disconnect,
     message,
     overloaded,
     rate_limited,
@@ -328,14 +329,14 @@ def test_retryable_errors_are_retried_twice_then_said_in_plain_words(
     assert len(fake.message_requests) == 3 and fake.remaining == 1
 
 
-def test_a_refused_key_is_said_so_without_the_key(root: Path) -> None:
-    with FakeAnthropic(api_key="the-right-key") as server, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        with pytest.raises(AiError) as caught:
-            ask(root, api_key="wrong-key-0123456789")
+def test_a_refused_key_is_said_so_without_the_key(root: Path, fake: FakeAnthropic) -> None:
+    # an error message that echoes the key it refused
+    fake.add(status(401, message="invalid x-api-key: wrong-key-0123456789"))
+    with pytest.raises(AiError) as caught:
+        ask(root, api_key="wrong-key-0123456789")
     assert str(caught.value).startswith("the API key was refused (401)")
     assert "wrong-key-0123456789" not in str(caught.value)
-    assert len(server.requests) == 1
+    assert len(fake.requests) == 1
 
 
 def test_a_bad_request_is_not_retried(root: Path, fake: FakeAnthropic) -> None:
@@ -432,3 +433,30 @@ def test_the_last_request_is_kept_privately_before_it_is_sent(
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
     assert [p.name for p in stored.parent.iterdir()] == ["last-request.json"]  # no temp left
+
+
+def test_a_dropped_connection_is_retried_then_said_in_plain_words(
+    root: Path, fake: FakeAnthropic
+) -> None:
+    fake.add(disconnect(), submit())
+    steps: list[str] = []
+    quick = settings(max_retry_wait=0.05)  # the backoff, capped, so the test does not wait
+    ask(root, quick, steps=steps)
+    assert any(s.startswith("cannot reach the model API at http://127.0.0.1:") for s in steps)
+    fake.add(disconnect(), disconnect(), disconnect())
+    with pytest.raises(AiError, match=r"^cannot reach the model API at .* after 2 retries$"):
+        ask(root, quick)
+    assert len(fake.message_requests) == 5
+
+
+def test_retry_after_is_read_in_each_of_its_forms() -> None:
+    from email.utils import formatdate
+
+    from megawatt.fixes.model_api import _asked_wait
+
+    assert _asked_wait({"retry-after-ms": "250"}) == 0.25
+    assert _asked_wait({"retry-after": "3600"}) == 3600.0
+    assert _asked_wait({"retry-after": "1.5", "retry-after-ms": "20"}) == 0.02  # ms wins
+    in_a_minute = _asked_wait({"retry-after": formatdate(time.time() + 60, usegmt=True)})
+    assert in_a_minute is not None and 55 <= in_a_minute <= 61
+    assert _asked_wait({"retry-after": "soon"}) is None and _asked_wait({}) is None
