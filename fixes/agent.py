@@ -142,8 +142,9 @@ def project_guidance(skill: Skill | None, skill_id: str) -> tuple[str, str] | No
             parts.append(f"Fix recipe: {skill.meta.fix.recipe.strip()}")
         if skill.meta.fix.llm_guidance.strip():
             parts.append(f"Guidance for this fix: {skill.meta.fix.llm_guidance.strip()}")
-        what = "replacing the built-in skill" if builtin is not None else "a project skill"
-        return f"{skill.path} ({what})", "\n\n".join(p for p in parts if p)
+        if builtin is not None:
+            parts.insert(0, "(This project skill replaces the built-in one.)")
+        return str(skill.path), "\n\n".join(p for p in parts if p)
     if builtin is None or skill.body == builtin.body:
         return None
     added = skill.body[len(builtin.body) :] if skill.body.startswith(builtin.body) else skill.body
@@ -154,10 +155,9 @@ def project_guidance(skill: Skill | None, skill_id: str) -> tuple[str, str] | No
 
 
 def _shown_path(where: str, root: Path) -> str:
-    path, sep, rest = where.partition(" (")
     with contextlib.suppress(ValueError, OSError):
-        path = Path(path).resolve().relative_to(root).as_posix()
-    return f"{path}{sep}{rest}"
+        return Path(where).resolve().relative_to(root).as_posix()
+    return where
 
 
 def _guidance_turn(where: str, text: str) -> str:
