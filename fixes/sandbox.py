@@ -717,9 +717,9 @@ def _signal_of(returncode: int, isolation: Isolation) -> int | None:
     return None
 
 
-def _startable(program: str, path: str) -> str | None:
+def _startable(program: str, path: str, cwd: Path) -> str | None:
     """Why `program` cannot start, found before the isolation wrapper would hide it."""
-    found = program if os.sep in program else shutil.which(program, path=path)
+    found = str(cwd / program) if os.sep in program else shutil.which(program, path=path)
     if found is None or not os.path.exists(found):
         return "No such file or directory"
     if not os.access(found, os.X_OK) or os.path.isdir(found):
@@ -912,7 +912,11 @@ class Sandbox:
         run_id = f"{self._writable}:{self._runs}"
         env[_RUN_ENV] = run_id
         said = self.isolation.describe()
-        why = _startable(argv[0], env.get("PATH", os.defpath)) if argv else "nothing to run"
+        why = (
+            _startable(argv[0], env.get("PATH", os.defpath), self.path)
+            if argv
+            else "nothing to run"
+        )
         if why is not None:
             return Executed(
                 None, 0.0, f"cannot start {argv[0] if argv else ''}: {why}", isolation=said
