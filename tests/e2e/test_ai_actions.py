@@ -22,7 +22,7 @@ from pygls.uris import to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests import ai_project as P
-from tests.fake_anthropic import FakeAnthropic, RecordedRequest, Turn
+from tests.fake_anthropic import MAX_DELAY, FakeAnthropic, RecordedRequest, Turn, delay
 
 # one scripted model for this module; each test queues the turns it expects
 FAKE = FakeAnthropic().start()
@@ -347,26 +347,29 @@ async def test_cancelling_the_progress_stops_the_fix(ai_client: LanguageClient) 
     uri, diag = await _open(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     before = len(FAKE.message_requests)
-    gate = Gate(P.read_source())  # the model is slow; the user gives up meanwhile
-    FAKE.add(gate)
+    FAKE.add(delay(MAX_DELAY, P.read_source()))  # the model is slow; the user gives up meanwhile
     known = set(ai_client.progress_reports)
-    try:
-        task = asyncio.ensure_future(ai_client.code_action_resolve_async(action))
-        token = await _fresh_progress(ai_client, known)
-        await gate.wait_asked()
-        ai_client.window_work_done_progress_cancel(T.WorkDoneProgressCancelParams(token=token))
-        # the answer comes while the model is still thinking: the cancel did not wait for it
-        resolved = await asyncio.wait_for(task, 30)
-        assert not gate.opened.is_set()
-        assert resolved.edit is None and resolved.command is None
-        assert any("no AI fix: cancelled" in m.message for m in ai_client.messages)
-        ends = [
-            r for r in ai_client.progress_reports[token] if isinstance(r, T.WorkDoneProgressEnd)
-        ]
-        assert [e.message for e in ends] == ["cancelled"]
-    finally:
-        gate.opened.set()
-    # the model answers at last; the worker sees the cancel and returns without asking again
+    task = asyncio.ensure_future(ai_client.code_action_resolve_async(action))
+    token = await _fresh_progress(ai_client, known)
+    for _ in range(600):
+        if len(FAKE.message_requests) > before:
+            break
+        await asyncio.sleep(0.05)
+    asked = FAKE.message_requests[before]
+    number = next(i for i, r in enumerate(FAKE.requests, 1) if r is asked)
+    ai_client.window_work_done_progress_cancel(T.WorkDoneProgressCancelParams(token=token))
+    resolved = await asyncio.wait_for(task, 30)
+    assert resolved.edit is None and resolved.command is None
+    assert any("no AI fix: cancelled" in m.message for m in ai_client.messages)
+    ends = [r for r in ai_client.progress_reports[token] if isinstance(r, T.WorkDoneProgressEnd)]
+    assert [e.message for e in ends] == ["cancelled"]
+    # the model's server saw the connection end while it was still "thinking" (a hang-up is
+    # recorded only during the delay), and the worker returned without asking anything more
+    for _ in range(600):
+        if any(h.request == number for h in FAKE.hangups):
+            break
+        await asyncio.sleep(0.05)
+    assert [h.request for h in FAKE.hangups if h.request == number] == [number]
     await _wait_logged(ai_client, "the cancelled Claude fix for Aligner.distance has stopped")
     assert len(FAKE.message_requests) == before + 1 and FAKE.errors == []
     assert FAKE.remaining == 0
@@ -385,17 +388,13 @@ async def test_other_requests_answer_while_ai_fixes_run(ai_client: LanguageClien
         ai_client.window_work_done_progress_cancel(T.WorkDoneProgressCancelParams(token=token))
 
     try:
-        # two AI fixes wait on the model (as many as the server's io pool has threads): the
-        # first one cancelled, its thread still in the call; the second one running
+        # two AI fixes wait on the model, as many as the server's io pool has threads
         for gate in gates:
             FAKE.add(gate)
             tasks.append(asyncio.ensure_future(ai_client.code_action_resolve_async(action)))
             tokens.append(await _fresh_progress(ai_client, known))
             known.add(tokens[-1])
             await gate.wait_asked()
-        cancel(tokens[0])
-        await asyncio.wait_for(tasks[0], 30)
-        assert not tasks[1].done()
         where = T.TextDocumentIdentifier(uri=uri)
         hover = await asyncio.wait_for(
             ai_client.text_document_hover_async(
@@ -416,10 +415,11 @@ async def test_other_requests_answer_while_ai_fixes_run(ai_client: LanguageClien
             30,
         )
         assert reloaded == 0  # this project has no profile; what matters is that it answered
-        assert not any(g.opened.is_set() for g in gates) and not tasks[1].done()
-        cancel(tokens[1])
-        resolved = await asyncio.wait_for(tasks[1], 30)
-        assert resolved.edit is None and resolved.command is None
+        assert not any(g.opened.is_set() for g in gates) and not any(t.done() for t in tasks)
+        for token, task in zip(tokens, tasks, strict=True):
+            cancel(token)
+            resolved = await asyncio.wait_for(task, 30)
+            assert resolved.edit is None and resolved.command is None
     finally:
         for gate in gates:
             gate.opened.set()
