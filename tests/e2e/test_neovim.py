@@ -85,7 +85,8 @@ def test_memoize_fix_applied_in_neovim(workspace: Path, tmp_path: Path) -> None:
 
 
 def test_ai_fix_with_progress_in_neovim(tmp_path: Path) -> None:
-    # a user in Neovim asks for an AI fix, sees progress, and gets a validated edit
+    # a user in Neovim asks for an AI fix, sees progress, reads Megawatt's verdict and the diff in
+    # a preview, is asked, says "Apply", and gets the validated edit in the buffer
     root = tmp_path / "proj"
     path = P.write_project(root)
     with FakeAnthropic() as fake:
@@ -96,13 +97,32 @@ def test_ai_fix_with_progress_in_neovim(tmp_path: Path) -> None:
             "XDG_CACHE_HOME": str(tmp_path / "cache"),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "MEGAWATT_TEST_ACTION": "^Generate fix with Claude",
+            "MEGAWATT_TEST_ANSWER": "Apply",
         }
         result = run_nvim(root, path, "memoize", tmp_path, env)
     assert "error" not in result, result
     assert "Generate fix with Claude: memoize in Aligner.distance" in result["actions"]
+    # Neovim offers change annotations but no versioned documentChanges, which annotated edits
+    # need: so the server previews and asks instead of handing over the edit
+    caps = result["workspace_edit_capabilities"]
+    assert "changeAnnotationSupport" in caps and not caps.get("documentChanges"), caps
+    assert result["resolved"]["has_edit"] is False
+    assert result["resolved"]["command"]["command"] == "megawatt.applyAiFix"
+    original = P.MODULE.splitlines()
+    assert result["lines_after_resolve"] == original
+    (preview,) = [d for d in result["shown"] if d["uri"].endswith(".diff")]
+    assert preview["uri"].startswith((tmp_path / "cache" / "megawatt" / "ai").as_uri())
+    assert "3 tests" in preview["text"] and "Cache per instance" in preview["text"]
+    assert '+        cache = self.__dict__.setdefault("_distance_cache", {})' in preview["text"]
+    (question,) = result["questions"]
+    assert question["actions"] == ["Apply", "Cancel"]
+    assert "Cache per instance" in question["message"]
+    assert question["lines"] == original and question["edits_applied"] == 0  # not yet applied
+    assert result["command_result"] is True and result["edits_applied"] == 1
     assert result["applied"]
     text = "\n".join(result["lines"])
     assert 'cache = self.__dict__.setdefault("_distance_cache", {})' in text
+    assert text.count("def distance") == 1
     assert path.read_text() == P.MODULE  # applied to the buffer, not written behind the user
     progress = result["progress"]
     assert progress[0]["kind"] == "begin"
