@@ -14,7 +14,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -24,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from megawatt.config import LlmSettings
-from megawatt.fixes.agent import AiError, Conversation, make_client, propose
+from megawatt.fixes.agent import AiError, make_client, propose
+from megawatt.fixes.ai_store import cache_dir, last_request, write_private
 from megawatt.fixes.guardrails import (
     Candidate,
     Rejected,
@@ -71,39 +71,6 @@ class AiOutcome:
         return asdict(self)
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "megawatt" / "ai"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Atomically, readable by the user only: cached fixes and requests hold their code."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def last_request() -> dict[str, Any] | None:
-    """The last request sent to the model, exactly as sent (redacted), or None."""
-    path = cache_dir() / "last-request.json"
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return data
-    except (OSError, ValueError):
-        return None
-
-
-def _remember(convo: Conversation) -> None:
-    if not convo.requests:
-        return
-    # showing the last request is a convenience; the fix does not depend on it
-    with contextlib.suppress(OSError):
-        _write_private(cache_dir() / "last-request.json", json.dumps(convo.requests[-1], indent=2))
-
-
 @functools.lru_cache(maxsize=8)
 def _digest(source: bytes) -> str:
     # an editor asks for code actions on every cursor move: one text is hashed once
@@ -143,7 +110,7 @@ def _cached(key: str, ctx: ToolContext | None) -> AiOutcome | None:
 
 def _store(key: str, outcome: AiOutcome) -> None:
     with contextlib.suppress(OSError):
-        _write_private(cache_dir() / f"{key}.json", json.dumps(outcome.to_json()))
+        write_private(cache_dir() / f"{key}.json", json.dumps(outcome.to_json()))
 
 
 def cached_fix(
@@ -284,8 +251,17 @@ def resolve_ai_fix(
         say("gathering context" if attempt == 1 else "retrying with the failure fed back")
         t = time.perf_counter()
         try:
-            cand, convo = propose(
-                client, settings, ctx, target, rel, skill, feedback, cancel, on_step=say
+            cand, _convo = propose(
+                client,
+                settings,
+                ctx,
+                target,
+                rel,
+                skill,
+                feedback,
+                cancel,
+                on_step=say,
+                deadline=deadline,
             )
         except AiError as err:
             outcome.reason = str(err)
@@ -293,19 +269,21 @@ def resolve_ai_fix(
             return outcome
         finally:
             spent("model", t)
-        _remember(convo)
         say("validating the candidate")
         stage = "scope"
         try:
             t = time.perf_counter()
-            spliced = splice(target, cand)
+            spliced = splice(target, cand, ruff=ruff, root=ctx.root)
             spent("scope", t)
             t = time.perf_counter()
             stage = "static"
-            verified = static_checks(target, spliced, ctx.root, ruff, ctx.settings.select)
+            notes: list[str] = []
+            verified = static_checks(
+                target, spliced, ctx.root, ruff, ctx.settings.select, skill=skill, notes=notes
+            )
             spent("static", t)
             if ruff is None:
-                verified.append("style not checked: ruff not found")
+                notes.append("style not checked: ruff not found")
             stage = "behaviour"
             if cancel is not None and cancel.is_set():
                 outcome.reason = "cancelled"
@@ -338,7 +316,7 @@ def resolve_ai_fix(
         outcome.rationale = _model_words(cand.rationale, 600)
         outcome.candidates.append({"stage": "passed", "reason": ""})
         said = _model_words(cand.title, 100)
-        static = " ".join(v if "not checked" in v else f"✓ {v}" for v in verified)
+        static = " ".join([*(f"✓ {v}" for v in verified), *notes])
         outcome.title = f"{headline} · {static} — Claude: {said}"
         took = time.monotonic() - started
         outcome.report = "\n".join(

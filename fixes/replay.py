@@ -18,6 +18,7 @@ from megawatt.fixes.speed import Speed, estimate
 __all__ = ["Mismatch", "Replay", "replay_calls"]
 
 REPLAYER = "_megawatt_replayer"
+PASSES = 3  # per process: one that checks and warms up, two timed
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _one_pass(
 ) -> tuple[_Pass | None, str]:
     out = sandbox.scratch(f"replay-{tag}.json")
     out.unlink(missing_ok=True)
-    argv = [sandbox.python, script, calls_path, module, function, str(out)]
+    argv = [sandbox.python, script, calls_path, module, function, str(out), str(PASSES)]
     done = sandbox.execute(argv, timeout, cancel=cancel)
     if done.returncode is None:
         return None, done.reason
@@ -79,7 +80,7 @@ def _one_pass(
     rows = data.get("calls", [])
     return (
         _Pass(
-            ns=[None if "skip" in r else int(r["ns"]) for r in rows],
+            ns=[int(r["ns"]) if "ns" in r else None for r in rows],
             why=[r.get("why", "") for r in rows],
             calls=[r.get("call", "") for r in rows],
             tests=[r.get("test", "") for r in rows],
