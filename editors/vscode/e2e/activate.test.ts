@@ -156,6 +156,39 @@ describe('the bundled extension in a stand-in VS Code', () => {
         }
     });
 
+    it('tells the server an untrusted workspace is untrusted, and restarts it once trusted', async (t) => {
+        if (skip !== undefined) {
+            t.skip(skip);
+            return;
+        }
+        const folder = join(dir, 'untrusted');
+        execFileSync('mkdir', ['-p', folder]);
+        writeFileSync(join(folder, 'pyproject.toml'), '[project]\nname = "untrusted"\n');
+        const fake = createFakeVscode(
+            [folder],
+            { user: { 'megawatt.interpreter': [PYTHON], 'megawatt.showNotifications': 'always' }, folder: {} },
+            { trusted: false },
+        );
+        const extension = loadExtension(fake);
+        await extension.activate(fake.context(EXTENSION_ROOT));
+        try {
+            await until('the server to start', () => count(fake, 'Server started') === 1, fake);
+            // the server knows: it records no profile in a restricted window, and says why
+            await fake.commands.get('megawatt.client.recordProfile')!();
+            await until('the refusal', () => fake.messages.some((m) => m.text.includes('not trusted')), fake);
+            fake.grantTrust();
+            await until('the restart', () => count(fake, 'Server started') === 2, fake);
+            assert.equal(count(fake, 'Starting the server (workspace trust granted)'), 1);
+            // trusted now: the same command goes on to ask for the command to profile
+            const refusals = fake.messages.filter((m) => m.text.includes('not trusted')).length;
+            await fake.commands.get('megawatt.client.recordProfile')!();
+            await until('the profile-command hint', () => fake.messages.some((m) => m.text.includes('megawatt.profileCommand')), fake);
+            assert.equal(fake.messages.filter((m) => m.text.includes('not trusted')).length, refusals);
+        } finally {
+            await extension.deactivate();
+        }
+    });
+
     it('refuses a Python older than 3.11 with a message and a notification', async (t) => {
         if (!existsSync(BUNDLE)) {
             t.skip('out/extension.js is not built');

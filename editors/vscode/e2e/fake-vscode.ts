@@ -189,11 +189,13 @@ export interface Fake {
     secrets: Map<string, string>;
     inputBoxAnswers: Array<string | undefined>;
     fireConfigurationChange(keys: string[]): void;
+    /** Starts untrusted with `createFakeVscode(..., { trusted: false })`; this trusts it. */
+    grantTrust(): void;
     openDocument(file: string, text: string): FakeDocument;
     context(extensionPath: string): any;
 }
 
-export function createFakeVscode(folders: string[], settings: FakeSettings): Fake {
+export function createFakeVscode(folders: string[], settings: FakeSettings, options: { trusted?: boolean } = {}): Fake {
     const log: string[] = [];
     const messages: Array<{ level: string; text: string }> = [];
     const commandMap = new Map<string, (...args: any[]) => any>();
@@ -205,6 +207,7 @@ export function createFakeVscode(folders: string[], settings: FakeSettings): Fak
     const onDidChangeConfiguration = event();
     const onDidOpenTextDocument = event();
     const onDidChangeSecrets = event();
+    const onDidGrantWorkspaceTrust = event();
 
     const workspaceFolders = folders.map((f, index) => ({ uri: Uri.file(f), name: path.basename(f), index }));
 
@@ -332,7 +335,7 @@ export function createFakeVscode(folders: string[], settings: FakeSettings): Fak
         },
         workspace: {
             workspaceFolders,
-            isTrusted: true,
+            isTrusted: options.trusted ?? true,
             textDocuments,
             notebookDocuments: [],
             getConfiguration: configuration,
@@ -344,7 +347,7 @@ export function createFakeVscode(folders: string[], settings: FakeSettings): Fak
             onDidSaveTextDocument: event(),
             onWillSaveTextDocument: event(),
             onDidChangeWorkspaceFolders: event(),
-            onDidGrantWorkspaceTrust: event(),
+            onDidGrantWorkspaceTrust,
             onDidOpenNotebookDocument: event(),
             onDidCloseNotebookDocument: event(),
             onDidChangeNotebookDocument: event(),
@@ -422,6 +425,10 @@ export function createFakeVscode(folders: string[], settings: FakeSettings): Fak
         settings,
         secrets,
         inputBoxAnswers,
+        grantTrust() {
+            module.workspace.isTrusted = true;
+            onDidGrantWorkspaceTrust.fire();
+        },
         fireConfigurationChange(keys: string[]) {
             onDidChangeConfiguration.fire({
                 affectsConfiguration: (section: string) => keys.some((k) => k === section || k.startsWith(`${section}.`)),

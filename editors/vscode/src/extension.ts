@@ -36,7 +36,7 @@ export async function activate(context: ExtensionContext): Promise<void> {
         workspace.onDidChangeConfiguration((event) => server.onConfigurationChanged(event)),
         python.onDidChangeInterpreter(() => server.launchInputsChanged()),
         workspace.onDidChangeWorkspaceFolders(() => server.launchInputsChanged()),
-        workspace.onDidGrantWorkspaceTrust(() => server.launchInputsChanged()),
+        workspace.onDidGrantWorkspaceTrust(() => server.trustGranted()),
         context.secrets.onDidChange((event) => {
             if (event.key === API_KEY_SECRET) {
                 server.restartSoon('API key changed');

@@ -126,6 +126,25 @@ describe('resolveScope', () => {
         assert.equal(value.hotThreshold, 0.5);
     });
 
+    it("declares limited support for untrusted workspaces, restricting exactly the restricted settings", async () => {
+        const { readFileSync } = await import('node:fs');
+        const { join } = await import('node:path');
+        const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+            capabilities: { untrustedWorkspaces: { supported: unknown; description: string; restrictedConfigurations: string[] } };
+        };
+        const untrusted = pkg.capabilities.untrustedWorkspaces;
+        assert.equal(untrusted.supported, 'limited');
+        assert.equal(
+            untrusted.description,
+            'In a restricted window Megawatt shows profiles and opportunities but runs no tests and asks no model for fixes.',
+        );
+        const restricted = SETTING_KEYS.filter((s) => s.restricted).map((s) => `megawatt.${s.key}`);
+        assert.deepEqual([...untrusted.restrictedConfigurations].sort(), restricted.sort());
+        for (const key of ['megawatt.interpreter', 'megawatt.path', 'megawatt.profileCommand', 'megawatt.llm.enabled']) {
+            assert.ok(untrusted.restrictedConfigurations.includes(key), key);
+        }
+    });
+
     it('covers every setting in package.json', async () => {
         const { readFileSync } = await import('node:fs');
         const { join } = await import('node:path');
@@ -184,9 +203,23 @@ describe('buildInitializationOptions', () => {
                 llm: { enabled: true },
                 showNotifications: 'onError',
             },
+            trusted: true,
         });
         // what goes over the wire is plain JSON
         assert.deepEqual(JSON.parse(JSON.stringify(value)), value);
+    });
+
+    it('tells the server whether the workspace is trusted', () => {
+        const inspect = inspector({ 'llm.enabled': { globalValue: false, workspaceValue: true } });
+        const folders = [{ uri: 'file:///w/a', workspaceFolder: '/w/a', inspect }];
+        const trusted = buildInitializationOptions(folders, { inspect }, env).value;
+        assert.equal(trusted.trusted, true);
+        assert.equal(trusted.settings[0].llm.enabled, true);
+        const restricted = buildInitializationOptions(folders, { inspect }, { ...env, trusted: false }).value;
+        assert.equal(restricted.trusted, false);
+        // a workspace cannot switch on sending its code to a model in a restricted window
+        assert.equal(restricted.settings[0].llm.enabled, false);
+        assert.equal(JSON.parse(JSON.stringify(restricted)).trusted, false);
     });
 
     it('works with no folder open', () => {

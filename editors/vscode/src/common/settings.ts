@@ -4,8 +4,9 @@
  *
  * The flow follows the Python tools extension template: one settings object per workspace folder
  * (folder value, else workspace value, else user value) and one global object from user-level
- * values, sent as initializationOptions `{ settings: [{ workspace, ...folder }], globalSettings }` —
- * the shape ruff's server reads. The same objects answer `workspace/configuration`.
+ * values, sent as initializationOptions `{ settings: [{ workspace, ...folder }], globalSettings,
+ * trusted }` — the shape ruff's server reads, plus whether VS Code trusts the workspace. The same
+ * objects answer `workspace/configuration`.
  *
  * Keys are the setting names without the `megawatt.` prefix, in camelCase as in package.json
  * (`pathMap`, `hotThreshold`, `profileCommand`, `llm.enabled` → `llm: { enabled }`).
@@ -49,6 +50,11 @@ export interface FolderSettings extends MegawattSettings {
 export interface InitializationOptions {
     settings: FolderSettings[];
     globalSettings: MegawattSettings;
+    /**
+     * VS Code's Workspace Trust. When false the server offers no AI fixes (asks no model, runs no
+     * tests) and records no profile; other editors leave it out, and the server then trusts.
+     */
+    trusted: boolean;
 }
 
 /** The part of VS Code's `WorkspaceConfiguration.inspect(key)` result that is used here. */
@@ -72,7 +78,10 @@ interface KeySpec {
     readonly fallback?: unknown;
     /** `${...}` variables are substituted in its strings. */
     readonly substitute: boolean;
-    /** Names a program to run: in an untrusted workspace only the user's value counts. */
+    /**
+     * Runs a program or sends code away: in an untrusted workspace only the user's value counts
+     * (package.json lists these as `restrictedConfigurations`).
+     */
     readonly restricted: boolean;
 }
 
@@ -86,7 +95,7 @@ export const SETTING_KEYS: readonly KeySpec[] = [
     { key: 'select', kind: 'strings', substitute: false, restricted: false },
     { key: 'ignore', kind: 'strings', substitute: false, restricted: false },
     { key: 'profileCommand', kind: 'strings', substitute: true, restricted: true },
-    { key: 'llm.enabled', kind: 'boolean', fallback: false, substitute: false, restricted: false },
+    { key: 'llm.enabled', kind: 'boolean', fallback: false, substitute: false, restricted: true },
     { key: 'llm.model', kind: 'string', substitute: false, restricted: false },
     { key: 'showNotifications', kind: 'notifications', fallback: 'onError', substitute: false, restricted: false },
 ];
@@ -260,7 +269,7 @@ export function buildInitializationOptions(
             problems.push(problem);
         }
     }
-    return { value: { settings, globalSettings: globalResolved.value }, problems };
+    return { value: { settings, globalSettings: globalResolved.value, trusted: environment.trusted }, problems };
 }
 
 function normaliseUri(uri: string): string {

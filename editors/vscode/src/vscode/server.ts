@@ -377,9 +377,19 @@ export class ServerManager {
     }
 
     /**
-     * Something the launch may depend on changed (the Python extension's interpreter, the folders,
-     * workspace trust): restart, debounced, if the server would now run differently; otherwise
-     * send the new settings.
+     * The user trusted the workspace: restart, so the server starts with `trusted: true` in its
+     * initialization options (and the workspace's values of the restricted settings, which may
+     * change the interpreter) instead of learning it from a later settings message.
+     */
+    trustGranted(): void {
+        this.invalidateSettings();
+        this.restartSoon('workspace trust granted');
+    }
+
+    /**
+     * Something the launch may depend on changed (the Python extension's interpreter, the
+     * folders): restart, debounced, if the server would now run differently; otherwise send the
+     * new settings.
      */
     launchInputsChanged(): void {
         this.invalidateSettings();
