@@ -179,8 +179,10 @@ async def compute(ls: MegawattServer, data: dict[str, Any]) -> Validated | str:
     token = await progress.begin(ls, f"Megawatt: Claude fix for {subject}", cancellable=True)
     ended = False
 
-    def report(message: str) -> None:
-        if token is not None and not ended and not cancel.is_set():
+    def report(message: str) -> None:  # on the job's thread
+        if token is None or ended or cancel.is_set():
+            return  # no report after the bar's end
+        with contextlib.suppress(RuntimeError):  # the loop closed: the server is exiting
             loop.call_soon_threadsafe(
                 ls.work_done_progress.report, token, T.WorkDoneProgressReport(message=message)
             )
@@ -212,8 +214,8 @@ async def compute(ls: MegawattServer, data: dict[str, Any]) -> Validated | str:
         except Busy as err:
             return str(err)
         job.add_done_callback(partial(_job_ended, ls, subject, cancel))
-        # a cancel ends the wait at once; the job's thread finishes the call in hand, sees the
-        # event and returns without asking the model anything more
+        # a cancel ends the wait at once; the job's thread sees the event (the resolver hangs up
+        # a model call in flight) and returns without asking the model anything more
         await asyncio.wait({job, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if job.done() and not cancel.is_set():
             outcome = job.result()
