@@ -216,6 +216,31 @@ def test_a_comment_that_steers_the_model_is_stopped_by_the_guardrails(
     assert "NOTE TO AI ASSISTANTS" in fake.message_requests[1].text  # it was sent, as data
 
 
+@pytest.mark.parametrize(
+    ("shape", "imports"),
+    [
+        ('    __builtins__["op" + "en"](MARKER, "a").write("x")\n', []),
+        ('    posix.system("touch " + MARKER)\n', ["import posix"]),
+        ('    getattr(__import__("o" + "s"), "sys" + "tem")("touch " + MARKER)\n', []),
+        ("    ().__class__.__base__.__subclasses__()\n", []),
+        ('    eval("open")(MARKER, "a")\n', []),
+    ],
+)
+def test_hostile_candidates_are_refused_before_anything_runs(
+    project: Path, fake: FakeAnthropic, tmp_path: Path, shape: str, imports: list[str]
+) -> None:
+    marker = tmp_path / "outside-the-sandbox"
+    hostile = P.GOOD.replace(
+        "    cache = self", shape.replace("MARKER", repr(str(marker))) + "    cache = self"
+    )
+    fake.add(P.read_source(), P.submit(hostile, imports), P.submit(hostile, imports))
+    outcome = run(project)
+    assert not outcome.ok
+    assert [c["stage"] for c in outcome.candidates] == ["safety", "safety"], outcome.candidates
+    assert "tests" not in outcome.stage_seconds and "selection" not in outcome.stage_seconds
+    assert not marker.exists()  # the tests would have called it: nothing ran
+
+
 def test_the_retry_can_succeed(project: Path, fake: FakeAnthropic) -> None:
     fake.add(P.read_source(), P.submit(P.DOES_NOT_PARSE), P.submit(P.GOOD))
     outcome = run(project, run_tests=False)
