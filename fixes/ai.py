@@ -316,7 +316,7 @@ def resolve_ai_fix(
         outcome.rationale = _model_words(cand.rationale, 600)
         outcome.candidates.append({"stage": "passed", "reason": ""})
         said = _model_words(cand.title, 100)
-        static = " ".join([*(f"✓ {v}" for v in verified), *notes])
+        static = " · ".join([" ".join(f"✓ {v}" for v in verified), *notes])
         outcome.title = f"{headline} · {static} — Claude: {said}"
         took = time.monotonic() - started
         outcome.report = "\n".join(

@@ -209,6 +209,7 @@ def check_behaviour(
                 timeout=left(),
                 budget=min(10.0, left()),
                 cancel=cancel,
+                min_gain=min_gain,
             )
             seconds["replay"] = time.perf_counter() - t
             cancelled()

@@ -103,6 +103,7 @@ def replay_calls(
     min_rounds: int = 3,
     max_rounds: int = 15,
     target_half_width: float = 0.1,
+    min_gain: float = 0.05,
 ) -> Replay:
     """Check and time the recorded calls. The sandbox's `rel_path` holds the candidate after."""
     result = Replay()
@@ -159,6 +160,10 @@ def replay_calls(
         result.speed = speed
         spent = time.perf_counter() - started
         if index + 1 >= min_rounds and speed.half_width <= target_half_width:
+            break
+        # a wider interval that lies wholly on one side of the gate decides it: stop sooner
+        decided = speed.low > 1 + min_gain or speed.high < 1
+        if index + 1 >= 2 * min_rounds and decided and speed.half_width <= 2.5 * target_half_width:
             break
         if spent >= budget:
             break
