@@ -98,6 +98,26 @@ def test_a_good_candidate_is_validated_and_measured(project: Path, fake: FakeAnt
     assert first.api_key == "test-key" and first.body["model"] == "claude-sonnet-4-6"
 
 
+def test_the_bundled_example_gets_a_measured_memoization(
+    tmp_path: Path, fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    path = P.write_example_project(tmp_path / "shop")
+    source = path.read_bytes()
+    finding = next(f for f in analyze(str(path), source).findings if f.skill == "memoize")
+    fake.add(P.read_example_source(), P.submit_example())
+    ctx = ToolContext.for_root(path.parent)
+    outcome = resolve_ai_fix(ctx, path, source, finding, ctx.settings.llm)
+    assert path.read_bytes() == source
+    assert outcome.ok, outcome.reason
+    assert outcome.source is not None and "@functools.cache\ndef edit_distance" in outcome.source
+    assert "import functools" in outcome.source
+    # both tests reach edit_distance (one through closest_product); every outermost call replayed
+    assert outcome.title.startswith("✓ behaviour: 2 tests + ")
+    assert outcome.speed is not None and outcome.speed["low"] > 10  # exponential → polynomial
+
+
 def _load(name: str, text: str) -> types.ModuleType:
     module = types.ModuleType(name)
     exec(compile(text, f"<{name}>", "exec"), module.__dict__)
