@@ -979,11 +979,9 @@ class Sandbox:
         cancel: threading.Event | None = None,
         extra_env: dict[str, str] | None = None,
         plugins: Sequence[str] = (),
-        driver: Sequence[str] = ("-m", "pytest"),
     ) -> TestRun:
         """Run `pytest -q -x` on `test_ids` in the copy, killing it all after `timeout` seconds.
-        `plugins` are module names importable from the scratch folder, loaded with `-p`;
-        `driver` replaces `-m pytest` (a script that runs pytest.main with these arguments)."""
+        `plugins` are module names importable from the scratch folder, loaded with `-p`."""
         if not test_ids:
             return TestRun(
                 "no_tests",
@@ -995,7 +993,7 @@ class Sandbox:
         ids = [self._test_id(t) for t in test_ids]
         report = self._scratch / f"report-{self._runs + 1}.json"
         loads = [arg for name in (_PLUGIN, *plugins) for arg in ("-p", name)]
-        argv = [self.python, *driver, "-q", "-x", "-p", "no:cacheprovider", *loads, *ids]
+        argv = [self.python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *loads, *ids]
         env = self._env(report)
         env.update(extra_env or {})
         done = self.execute(argv, timeout, env=env, cancel=cancel)

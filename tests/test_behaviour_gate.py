@@ -66,8 +66,8 @@ TOTAL_FAST = TEXT.replace(
 
 
 @pytest.fixture(autouse=True)
-def _quick_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _no_addopts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sandbox passes PYTEST_* settings on; ours are not the little projects'
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
 
 

@@ -17,6 +17,7 @@ from megawatt.fixes.sandbox import (
     find_python,
     run_tests,
 )
+from tests.test_sandbox import _running
 
 FIB = b'''"""Numbers."""
 
@@ -116,10 +117,8 @@ def test_other():
 
 
 @pytest.fixture(autouse=True)
-def _quick_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the sandboxed runs inherit our environment: without the dev venv's plugins (asyncio, lsp…)
-    # each pytest starts in a fraction of the time, and the little projects need none of them
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def _no_addopts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sandbox passes PYTEST_* settings on; ours are not the little projects'
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
 
 
@@ -158,23 +157,6 @@ def fib_project(tmp_path: Path) -> Iterator[Path]:
     before = _snapshot(root)
     yield root
     assert _snapshot(root) == before, "the user's files changed"
-
-
-def _running(marker: str) -> bool:
-    """Whether a live process has `marker` in its command line."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if marker.encode() not in f.read():
-                    continue
-            with open(f"/proc/{entry}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
-                    return True
-        except OSError:
-            continue
-    return False
 
 
 def test_hanging_candidate_times_out_and_its_processes_die(fib_project: Path) -> None:
