@@ -12,10 +12,7 @@ what a Python test run needs), CPU and memory limits, and the best isolation thi
 
 from __future__ import annotations
 
-import base64
-import configparser
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -28,14 +25,20 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal
 
 from megawatt.analyzers.files import SKIP_DIRS
+from megawatt.fixes.interpreter import (
+    Interpreter,
+    find_interpreter,
+    find_python,
+    inside,
+    is_venv,
+)
 from megawatt.fixes.isolation import (
     DEFAULT_MEMORY_BYTES,
     GUARD_ENV,
@@ -45,6 +48,7 @@ from megawatt.fixes.isolation import (
     Limits,
     detect,
 )
+from megawatt.fixes.pytest_config import needs_plugin_autoload, options_need_plugins
 from megawatt.fixes.redact import redact
 
 __all__ = [
@@ -186,391 +190,6 @@ class Executed:
 # --- The project's interpreter -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Interpreter:
-    """The Python that runs the workspace's tests, and where it was found (for the verdict)."""
-
-    path: str  # not resolved: a venv's symlink is what makes it the venv's
-    source: str  # "VIRTUAL_ENV", ".venv", "uv (.venv)", "poetry", "conda (CONDA_PREFIX)", …
-
-
-def _python_in(env_dir: Path) -> str | None:
-    for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
-        candidate = env_dir / rel
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return {}
-
-
-def _table(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        value = data.get(key)
-        if not isinstance(value, dict):
-            return {}
-        data = value
-    return dict(data)
-
-
-def _home(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("HOME") or Path.home())
-
-
-def _poetry_venv_folders(environ: Mapping[str, str]) -> list[Path]:
-    home = _home(environ)
-    folders: list[Path] = []
-    if environ.get("POETRY_VIRTUALENVS_PATH"):
-        folders.append(Path(environ["POETRY_VIRTUALENVS_PATH"]))
-    config_dir = environ.get("POETRY_CONFIG_DIR") or (
-        str(home / "Library/Application Support/pypoetry")
-        if sys.platform == "darwin"
-        else os.path.join(environ.get("XDG_CONFIG_HOME") or home / ".config", "pypoetry")
-    )
-    configured = _table(_read_toml(Path(config_dir) / "config.toml"), "virtualenvs").get("path")
-    if isinstance(configured, str):
-        folders.append(Path(os.path.expanduser(configured)))
-    cache = environ.get("POETRY_CACHE_DIR") or (
-        str(home / "Library/Caches/pypoetry")
-        if sys.platform == "darwin"
-        else os.path.join(environ.get("XDG_CACHE_HOME") or home / ".cache", "pypoetry")
-    )
-    folders.append(Path(cache) / "virtualenvs")
-    return folders
-
-
-def _poetry_python(root: Path, environ: Mapping[str, str]) -> str | None:
-    """Poetry's cached venv of this project: `<name>-<hash of its folder>-py<version>`."""
-    pyproject = _read_toml(root / "pyproject.toml")
-    poetry = _table(pyproject, "tool", "poetry")
-    if not poetry and not (root / "poetry.lock").is_file():
-        return None
-    if _table(_read_toml(root / "poetry.toml"), "virtualenvs").get("in-project") is True:
-        return None  # .venv, looked for already
-    name = poetry.get("name") or _table(pyproject, "project").get("name")
-    if not isinstance(name, str) or not name:
-        return None
-    # poetry's naming: the lower-cased name with shell-hostile characters replaced, cut at 42,
-    # then 8 characters of the url-safe base64 SHA-256 of the project folder's real path
-    stem = re.sub(r'[ $`!*@"\\\r\n\t]', "_", name.lower())[:42]
-    folder = os.path.normcase(os.path.realpath(root))
-    digest = base64.urlsafe_b64encode(hashlib.sha256(folder.encode()).digest()).decode()[:8]
-    for venvs in _poetry_venv_folders(environ):
-        try:
-            entries = [e for e in os.scandir(venvs) if e.is_dir()]
-        except OSError:
-            continue
-        exact = [e for e in entries if e.name.startswith(f"{stem}-{digest}-py")]
-        # a project that moved keeps its old hash: the name alone, when it is unambiguous
-        named = [
-            e for e in entries if re.fullmatch(rf"{re.escape(stem)}-[\w-]{{8}}-py[\d.]+", e.name)
-        ]
-        for matches in (exact, named if len(named) == 1 else []):
-            newest = sorted(matches, key=lambda e: e.stat().st_mtime, reverse=True)
-            for entry in newest:
-                if python := _python_in(Path(entry.path)):
-                    return python
-    return None
-
-
-def _conda_python(root: Path, environ: Mapping[str, str]) -> Interpreter | None:
-    prefix = environ.get("CONDA_PREFIX")
-    inside = bool(prefix) and _inside(os.path.realpath(prefix or ""), os.path.realpath(root))
-    if prefix and inside and (python := _python_in(Path(prefix))):
-        return Interpreter(python, "conda (CONDA_PREFIX)")
-    name = None
-    for spec in ("environment.yml", "environment.yaml"):
-        try:
-            text = (root / spec).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        found = re.search(r"(?m)^name:\s*[\"']?([^\s\"'#]+)", text)
-        if found:
-            name = found.group(1)
-            break
-    if name is None:
-        return None
-    home = _home(environ)
-    folders = [
-        Path(p)
-        for key in ("CONDA_ENVS_PATH", "CONDA_ENVS_DIRS")
-        for p in environ.get(key, "").split(os.pathsep)
-        if p
-    ]
-    for key in ("CONDA_EXE", "MAMBA_EXE"):
-        if environ.get(key):
-            folders.append(Path(environ[key]).parent.parent / "envs")
-    if environ.get("MAMBA_ROOT_PREFIX"):
-        folders.append(Path(environ["MAMBA_ROOT_PREFIX"]) / "envs")
-    for base in ("miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".conda"):
-        folders.append(home / base / "envs")
-    folders.append(Path("/opt/conda/envs"))
-    for folder in folders:
-        if python := _python_in(folder / name):
-            return Interpreter(python, "conda (environment.yml)")
-    return None
-
-
-def _pyenv_python(root: Path, environ: Mapping[str, str]) -> str | None:
-    try:
-        text = (root / ".python-version").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    pyenv_root = Path(environ.get("PYENV_ROOT") or _home(environ) / ".pyenv")
-    for line in text.splitlines():
-        version = line.split("#", 1)[0].strip()
-        if version and version != "system" and os.sep not in version and version != "..":
-            return _python_in(pyenv_root / "versions" / version)
-    return None
-
-
-def find_interpreter(root: Path, environ: Mapping[str, str] | None = None) -> Interpreter:
-    """The interpreter for the workspace's tests, looked for as its users set it up: the active
-    VIRTUAL_ENV if it is the workspace's, then .venv/venv/env, Poetry's venv, uv's
-    UV_PROJECT_ENVIRONMENT, conda, pyenv's .python-version; else Megawatt's own."""
-    env = os.environ if environ is None else environ
-    root = Path(root)
-    real_root = os.path.realpath(root)
-    active = env.get("VIRTUAL_ENV")
-    ours = bool(active) and _inside(os.path.realpath(active or ""), real_root)
-    if active and ours and (python := _python_in(Path(active))):
-        return Interpreter(python, "VIRTUAL_ENV")
-    for name in (".venv", "venv", "env"):
-        folder = root / name
-        if name == "env" and not _is_venv(str(folder)):
-            continue  # too common a folder name to trust without pyvenv.cfg
-        if python := _python_in(folder):
-            uv = name == ".venv" and (root / "uv.lock").is_file()
-            return Interpreter(python, "uv (.venv)" if uv else name)
-    if python := _poetry_python(root, env):
-        return Interpreter(python, "poetry")
-    uv_env = env.get("UV_PROJECT_ENVIRONMENT")
-    if uv_env and (python := _python_in(root / uv_env)):  # an absolute one replaces root
-        return Interpreter(python, "uv (UV_PROJECT_ENVIRONMENT)")
-    if conda := _conda_python(root, env):
-        return conda
-    if python := _pyenv_python(root, env):
-        return Interpreter(python, "pyenv (.python-version)")
-    return Interpreter(sys.executable, "Megawatt's own interpreter")
-
-
-def find_python(root: Path) -> str:
-    """The interpreter for the workspace's tests (see `find_interpreter`)."""
-    return find_interpreter(root).path
-
-
-# --- Which pytest plugins the project needs ------------------------------------------------
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Options and ini keys pytest itself knows: anything else comes from a plugin, which then has to
-# be loaded through its entry point (autoload). Unknown means "needed": the safe side.
-_BUILTIN_OPTIONS = _words(
-    """
-    --verbose --quiet --verbosity --exitfirst --maxfail --strict-config --strict-markers --strict
-    --fixtures --funcargs --fixtures-per-test --pdb --pdbcls --trace --capture --runxfail
-    --last-failed --lf --failed-first --ff --new-first --nf --cache-show --cache-clear
-    --last-failed-no-failures --lfnf --stepwise --sw --stepwise-skip --sw-skip --stepwise-reset
-    --durations --durations-min --showlocals --no-showlocals --tb --show-capture --full-trace
-    --color --code-highlight --pastebin --junit-xml --junitxml --junit-prefix --ignore
-    --ignore-glob --deselect --confcutdir --noconftest --keep-duplicates --collect-only --co
-    --continue-on-collection-errors --import-mode --doctest-modules --doctest-report
-    --doctest-glob --doctest-ignore-import-errors --doctest-continue-on-failure --basetemp
-    --version --help --override-ini --assert --setup-only --setup-show --setup-plan --log-level
-    --log-format --log-date-format --log-cli-level --log-cli-format --log-cli-date-format
-    --log-file --log-file-mode --log-file-level --log-file-format --log-file-date-format
-    --log-auto-indent --log-disable --disable-warnings --disable-pytest-warnings --rootdir
-    --pyargs --debug --trace-config --no-header --no-summary --no-fold-skipped
-    --force-short-summary --xfail-tb --runpytest --inifile --config-file --pythonwarnings
-    """
-)
-_SHORT_WITH_VALUE = frozenset("kmWocr")  # -k EXPR, -rA…, value attached or next
-_SHORT_FLAGS = frozenset("xsvqlhV")
-_BUILTIN_INI = _words(
-    """
-    addopts cache_dir console_output_style doctest_encoding doctest_optionflags
-    empty_parameter_set_mark enable_assertion_pass_hook faulthandler_timeout
-    faulthandler_exit_on_timeout filterwarnings junit_duration_report junit_family
-    junit_log_passing_tests junit_logging junit_suite_name log_auto_indent log_cli
-    log_cli_date_format log_cli_format log_cli_level log_date_format log_file
-    log_file_date_format log_file_format log_file_level log_file_mode log_format log_level markers
-    minversion norecursedirs python_classes python_files python_functions pythonpath
-    required_plugins testpaths tmp_path_retention_count tmp_path_retention_policy usefixtures
-    xfail_strict verbosity_assertions verbosity_test_cases verbosity_subtests
-    truncation_limit_chars truncation_limit_lines consider_namespace_packages strict
-    strict_config strict_markers strict_parametrization_ids strict_xfail collect_imported_tests
-    disable_test_id_escaping_and_forfeit_all_rights_to_community_support
-    """
-)
-# What test code uses from popular plugins: their marks, fixtures, and imports
-_PLUGIN_MARK = re.compile(
-    r"\bpytest\.mark\.(?:asyncio|anyio|trio|django_db|timeout|flaky|benchmark|vcr|httpx_mock|"
-    r"freeze_time|order|dependency|repeat|xdist_group|celery|allow_hosts|enable_socket|"
-    r"disable_socket|default_cassette|block_network)\b"
-)
-_PLUGIN_IMPORT = re.compile(r"(?m)^\s*(?:from|import)\s+(?:pytest_(?!plugins\b)\w+|xdist)\b")
-_SIGNATURE = re.compile(r"\bdef\s+\w+\s*\(([^)]*)\)")
-_PLUGIN_FIXTURES = _words(
-    """
-    mocker class_mocker module_mocker package_mocker session_mocker benchmark httpx_mock
-    requests_mock respx_mock aioresponses freezer time_machine snapshot event_loop
-    event_loop_policy unused_tcp_port anyio_backend qtbot datadir shared_datadir faker fs db
-    transactional_db django_db_setup django_user_model rf admin_client admin_user live_server
-    aiohttp_client aiohttp_server celery_app celery_worker xprocess docker_services httpserver
-    cov no_cover socket_disabled socket_enabled vcr vcr_cassette
-    """
-)
-_MAX_SCANNED_FILES = 3000
-_MAX_SCANNED_BYTES = 32 * 1024 * 1024
-_MAX_FILE_READ = 512 * 1024
-
-
-_LONG_WITH_VALUE = _words(
-    """
-    --maxfail --verbosity --capture --durations --durations-min --tb --show-capture --color
-    --code-highlight --pastebin --junit-xml --junitxml --junit-prefix --ignore --ignore-glob
-    --deselect --confcutdir --import-mode --doctest-report --doctest-glob --basetemp
-    --override-ini --assert --log-level --log-format --log-date-format --log-cli-level
-    --log-cli-format --log-cli-date-format --log-file --log-file-mode --log-file-level
-    --log-file-format --log-file-date-format --log-auto-indent --log-disable --rootdir --pdbcls
-    --config-file --inifile --pythonwarnings
-    """
-)
-
-
-def _options_need_plugins(args: Sequence[str]) -> bool:
-    """Whether pytest command-line options (addopts, PYTEST_ADDOPTS) include a plugin's."""
-    rest = iter(args)
-    for arg in rest:
-        if arg == "--":
-            break
-        if arg.startswith("--"):
-            name, eq, _ = arg.partition("=")
-            if name not in _BUILTIN_OPTIONS:
-                return True
-            if not eq and name in _LONG_WITH_VALUE:
-                next(rest, None)
-        elif arg.startswith("-") and len(arg) > 1:
-            letter, attached = arg[1], arg[2:]
-            if letter == "p":
-                if not (attached or next(rest, "")).startswith("no:"):
-                    return True  # a plugin by name
-            elif letter in _SHORT_WITH_VALUE:
-                if not attached and letter != "r":
-                    next(rest, None)
-            elif not set(arg[1:]) <= _SHORT_FLAGS:
-                return True  # -n 4 (xdist) and the like
-    return False
-
-
-def _pytest_ini(root: Path) -> dict[str, Any] | None:
-    """The project's pytest settings, from the file pytest itself would pick; None if none."""
-    for name, section in (
-        ("pytest.ini", "pytest"),
-        (".pytest.ini", "pytest"),
-        ("pyproject.toml", None),
-        ("tox.ini", "pytest"),
-        ("setup.cfg", "tool:pytest"),
-    ):
-        path = root / name
-        if not path.is_file():
-            continue
-        if section is None:
-            pytest_table = _table(_read_toml(path), "tool", "pytest")
-            if not pytest_table:
-                continue
-            options = pytest_table.pop("ini_options", None)
-            # pytest 9 reads [tool.pytest] itself with native types; older, ini_options
-            return dict(options) if isinstance(options, dict) else pytest_table
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(path, encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
-            return {}  # pytest would refuse it: nothing the sandbox could fix
-        if parser.has_section(section):
-            return dict(parser.items(section))
-        if name in ("pytest.ini", ".pytest.ini"):
-            return {}  # it counts even when empty
-    return None
-
-
-def _config_needs_plugins(options: Mapping[str, Any]) -> bool:
-    for key, value in options.items():
-        if key not in _BUILTIN_INI:
-            return True  # asyncio_mode, timeout, DJANGO_SETTINGS_MODULE, env…
-        if key == "required_plugins" and value:
-            return True
-        if key == "addopts":
-            args = value if isinstance(value, list) else shlex.split(str(value), posix=True)
-            if _options_need_plugins([str(a) for a in args]):
-                return True
-    return False
-
-
-def _test_sources(root: Path) -> Iterator[Path]:
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = [
-            d for d in dirnames if d not in SKIP_DIRS and not _is_venv(os.path.join(folder, d))
-        ]
-        for name in filenames:
-            if name == "conftest.py" or (
-                name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
-            ):
-                yield Path(folder, name)
-
-
-def _source_needs_plugins(text: str) -> bool:
-    if _PLUGIN_MARK.search(text) or _PLUGIN_IMPORT.search(text):
-        return True
-    for params in _SIGNATURE.findall(text):
-        for param in params.split(","):
-            name = param.split(":", 1)[0].split("=", 1)[0].strip().lstrip("*")
-            if name in _PLUGIN_FIXTURES:
-                return True
-    return False
-
-
-def needs_plugin_autoload(root: Path) -> bool:
-    """Whether the project's tests need pytest plugins loaded through their entry points: its
-    pytest configuration names a plugin's option or setting, or its tests use a popular plugin's
-    marks, fixtures or modules. True when unsure (too many test files to read)."""
-    root = Path(root)
-    options = _pytest_ini(root)
-    if options is not None and _config_needs_plugins(options):
-        return True
-    files = read = 0
-    for path in _test_sources(root):
-        files += 1
-        if files > _MAX_SCANNED_FILES or read > _MAX_SCANNED_BYTES:
-            return True
-        try:
-            with open(path, "rb") as f:
-                data = f.read(_MAX_FILE_READ)
-        except OSError:
-            continue
-        read += len(data)
-        if _source_needs_plugins(data.decode("utf-8", "replace")):
-            return True
-    return False
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def _is_venv(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "pyvenv.cfg"))
-
-
 def _copy_tree(
     src: Path, dst: Path, max_file_bytes: int, max_total_bytes: int, skipped: list[str]
 ) -> int:
@@ -601,9 +220,9 @@ def _copy_tree(
                 skipped.append(f"{rel} (dangling symlink or unreadable)")
                 continue
             if stat.S_ISDIR(st.st_mode):
-                if entry.name in SKIP_DIRS or _is_venv(real) or os.path.realpath(real) == own:
+                if entry.name in SKIP_DIRS or is_venv(real) or os.path.realpath(real) == own:
                     continue
-                if entry.is_symlink() and (not _inside(real, root_real) or real in ancestors):
+                if entry.is_symlink() and (not inside(real, root_real) or real in ancestors):
                     skipped.append(f"{rel} (symlink to a folder outside the workspace, or a loop)")
                     continue
                 stack.append((real, out, rel, ancestors | {os.path.realpath(real)}))
@@ -706,7 +325,7 @@ def _passed_on(name: str) -> bool:
 def _venv_of(python: str) -> str | None:
     """The virtualenv `python` belongs to (its unresolved path), if any."""
     folder = os.path.dirname(os.path.dirname(os.path.abspath(python)))
-    return folder if _is_venv(folder) else None
+    return folder if is_venv(folder) else None
 
 
 def _signal_of(returncode: int, isolation: Isolation) -> int | None:
@@ -762,7 +381,7 @@ class Sandbox:
         if autoload is None:
             addopts = os.environ.get("PYTEST_ADDOPTS", "")
             try:
-                from_env = _options_need_plugins(shlex.split(addopts))
+                from_env = options_need_plugins(shlex.split(addopts))
             except ValueError:
                 from_env = True
             autoload = from_env or needs_plugin_autoload(self.root)
@@ -836,7 +455,7 @@ class Sandbox:
         rel = self.relative(rel_path)
         target = self.path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not _inside(os.path.realpath(target.parent), os.path.realpath(self.path)):
+        if not inside(os.path.realpath(target.parent), os.path.realpath(self.path)):
             raise SandboxError(f"{rel_path}: resolves outside the sandbox")
         target.write_bytes(source)
         # a module imported from the user's own file instead would make the run meaningless
@@ -872,7 +491,7 @@ class Sandbox:
             if not entry:
                 continue
             real = os.path.realpath(entry)
-            if _inside(real, root):  # the workspace's own folders: their copies instead
+            if inside(real, root):  # the workspace's own folders: their copies instead
                 entry = str(self.path / os.path.relpath(real, root))
             if entry not in paths:
                 paths.append(entry)
