@@ -12,7 +12,6 @@ import os
 import stat
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,8 @@ from pygls.uris import to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests import ai_project as P
-from tests.fake_anthropic import MAX_DELAY, FakeAnthropic, RecordedRequest, Turn, delay
+from tests.e2e.ai_editor import Gate, act_as_user, ai_workspace, open_align
+from tests.fake_anthropic import MAX_DELAY, FakeAnthropic, delay
 
 # one scripted model for this module; each test queues the turns it expects
 FAKE = FakeAnthropic().start()
@@ -36,28 +36,6 @@ ENV = {
 }
 
 
-class Gate:
-    """A model turn that waits until the test opens it: a model that is still thinking, for as
-    long as the test needs, with no clock involved."""
-
-    def __init__(self, turn: Turn) -> None:
-        self.turn = turn
-        self.asked = threading.Event()
-        self.opened = threading.Event()
-
-    def __call__(self, _request: RecordedRequest) -> Turn:
-        self.asked.set()
-        self.opened.wait(120)
-        return self.turn
-
-    async def wait_asked(self) -> None:
-        for _ in range(600):
-            if self.asked.is_set():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("the model was never asked")
-
-
 @pytest_lsp.fixture(
     params=["visual-studio-code", "neovim"],
     config=ClientServerConfig(
@@ -69,46 +47,8 @@ async def ai_client(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ):
-    root = tmp_path_factory.mktemp("ai")
-    P.write_project(root)
-    # a model that takes its time (a Gate) must not meet the SDK's timeout and retries
-    pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("\ntimeout = 5\n", "\ntimeout = 120\n"))
-    # a text of its own per client, so no test meets another's cached fix
-    (root / "align.py").write_text(f"# {root.name}\n" + P.MODULE)
-
-    # the requests real editors answer
-    @lsp_client.feature(T.WORKSPACE_INLAY_HINT_REFRESH)
-    def inlay_refresh(_params: None) -> None:
-        return None
-
-    @lsp_client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
-    def lens_refresh(_params: None) -> None:
-        return None
-
-    @lsp_client.feature(T.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(_params: T.RegistrationParams) -> None:
-        return None
-
-    # the user: answers each question with the next of `answers`, recording what was applied
-    # when it was asked; the editor applies what workspace/applyEdit sends
-    answers: list[str] = []
-    questions: list[tuple[T.ShowMessageRequestParams, int]] = []
-    applied: list[T.ApplyWorkspaceEditParams] = []
-
-    @lsp_client.feature(T.WINDOW_SHOW_MESSAGE_REQUEST)
-    def ask(params: T.ShowMessageRequestParams) -> T.MessageActionItem | None:
-        questions.append((params, len(applied)))
-        return T.MessageActionItem(title=answers.pop(0)) if answers else None
-
-    @lsp_client.feature(T.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: T.ApplyWorkspaceEditParams) -> T.ApplyWorkspaceEditResult:
-        applied.append(params)
-        return T.ApplyWorkspaceEditResult(applied=True)
-
-    lsp_client.answers = answers  # type: ignore[attr-defined]
-    lsp_client.questions = questions  # type: ignore[attr-defined]
-    lsp_client.applied = applied  # type: ignore[attr-defined]
+    root = ai_workspace(tmp_path_factory, "ai")
+    act_as_user(lsp_client, root)
     await lsp_client.initialize_session(
         T.InitializeParams(
             capabilities=client_capabilities(request.param),
@@ -116,26 +56,9 @@ async def ai_client(
             workspace_folders=[T.WorkspaceFolder(uri=root.as_uri(), name="ai")],
         )
     )
-    lsp_client.root = root  # type: ignore[attr-defined]
     lsp_client.client_name = request.param  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
-
-
-async def _open(client: LanguageClient) -> tuple[str, T.Diagnostic]:
-    path = client.root / "align.py"  # type: ignore[attr-defined]
-    uri = path.as_uri()
-    client.text_document_did_open(
-        T.DidOpenTextDocumentParams(
-            T.TextDocumentItem(uri=uri, language_id="python", version=1, text=path.read_text())
-        )
-    )
-    for _ in range(100):
-        diags = [d for d in client.diagnostics.get(uri, ()) if d.code == "memoize"]
-        if diags:
-            return uri, diags[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError("no memoize diagnostic")
 
 
 async def _ai_action(client: LanguageClient, uri: str, diag: T.Diagnostic) -> T.CodeAction:
@@ -250,7 +173,7 @@ async def _confirm_in_neovim(client: LanguageClient, uri: str, resolved: T.CodeA
 async def test_resolve_gives_a_validated_fix_applied_on_confirmation(
     ai_client: LanguageClient,
 ) -> None:
-    uri, diag = await _open(ai_client)
+    uri, diag = await open_align(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     assert action.edit is None  # nothing is computed (or sent) until the user picks it
     before = len(FAKE.message_requests)
@@ -277,7 +200,7 @@ async def test_resolve_gives_a_validated_fix_applied_on_confirmation(
 async def test_the_cached_fix_is_offered_again_and_confirmed_the_same_way(
     ai_client: LanguageClient,
 ) -> None:
-    uri, diag = await _open(ai_client)
+    uri, diag = await open_align(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     before = len(FAKE.message_requests)
     FAKE.add(P.read_source(), P.submit(P.GOOD))
@@ -310,7 +233,7 @@ async def test_the_cached_fix_is_offered_again_and_confirmed_the_same_way(
 
 @pytest.mark.asyncio
 async def test_a_refused_candidate_says_why_and_changes_nothing(ai_client: LanguageClient) -> None:
-    uri, diag = await _open(ai_client)
+    uri, diag = await open_align(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     FAKE.add(P.read_source(), P.submit(P.SUBPROCESS, ["import subprocess"]))
     FAKE.add(P.submit(P.SUBPROCESS, ["import subprocess"]))
@@ -344,7 +267,7 @@ async def _fresh_progress(client: LanguageClient, known: set[object]) -> str:
 
 @pytest.mark.asyncio
 async def test_cancelling_the_progress_stops_the_fix(ai_client: LanguageClient) -> None:
-    uri, diag = await _open(ai_client)
+    uri, diag = await open_align(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     before = len(FAKE.message_requests)
     FAKE.add(delay(MAX_DELAY, P.read_source()))  # the model is slow; the user gives up meanwhile
@@ -377,7 +300,7 @@ async def test_cancelling_the_progress_stops_the_fix(ai_client: LanguageClient) 
 
 @pytest.mark.asyncio
 async def test_other_requests_answer_while_ai_fixes_run(ai_client: LanguageClient) -> None:
-    uri, diag = await _open(ai_client)
+    uri, diag = await open_align(ai_client)
     action = await _ai_action(ai_client, uri, diag)
     before = len(FAKE.message_requests)
     gates = [Gate(P.read_source()), Gate(P.read_source())]

@@ -9,8 +9,7 @@ import contextlib
 import os
 import sys
 import tempfile
-import threading
-from typing import Any, Union
+from typing import Any
 
 import pytest
 import pytest_lsp
@@ -18,7 +17,14 @@ from lsprotocol import types as T
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests import ai_project as P
-from tests.fake_anthropic import FakeAnthropic, RecordedRequest, Turn
+from tests.e2e.ai_editor import (
+    Gate,
+    act_as_user,
+    ai_workspace,
+    open_align,
+    tell_commands_from_actions,
+)
+from tests.fake_anthropic import FakeAnthropic
 
 FAKE = FakeAnthropic().start()
 ENV = {
@@ -44,51 +50,9 @@ async def editor(
 ):
     """A client with the capabilities and initialization options of `request.param`."""
     spec, options = getattr(request, "param", ("neovim", TRUSTED))
-    root = tmp_path_factory.mktemp("confirm")
-    P.write_project(root)
-    pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("\ntimeout = 5\n", "\ntimeout = 120\n"))
-    (root / "align.py").write_text(f"# {root.name}\n" + P.MODULE)
-
-    @lsp_client.feature(T.WORKSPACE_INLAY_HINT_REFRESH)
-    def inlay_refresh(_params: None) -> None:
-        return None
-
-    @lsp_client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
-    def lens_refresh(_params: None) -> None:
-        return None
-
-    @lsp_client.feature(T.CLIENT_REGISTER_CAPABILITY)
-    def register_capability(_params: T.RegistrationParams) -> None:
-        return None
-
-    answers: list[str] = []
-    questions: list[tuple[T.ShowMessageRequestParams, int]] = []
-    applied: list[T.ApplyWorkspaceEditParams] = []
-
-    @lsp_client.feature(T.WINDOW_SHOW_MESSAGE_REQUEST)
-    def ask(params: T.ShowMessageRequestParams) -> T.MessageActionItem | None:
-        questions.append((params, len(applied)))
-        return T.MessageActionItem(title=answers.pop(0)) if answers else None
-
-    @lsp_client.feature(T.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: T.ApplyWorkspaceEditParams) -> T.ApplyWorkspaceEditResult:
-        applied.append(params)
-        return T.ApplyWorkspaceEditResult(applied=True)
-
-    # lsprotocol reads any code action with a `command` as a Command (its union hook looks for
-    # the key, not its type): tell them apart as the protocol does, by the type of `command`
-    def command_or_action(obj: Any, _type: object) -> T.Command | T.CodeAction:
-        kind = T.Command if isinstance(obj.get("command"), str) else T.CodeAction
-        return converter.structure(obj, kind)
-
-    converter = lsp_client.protocol._converter
-    converter.register_structure_hook(Union[T.Command, T.CodeAction], command_or_action)  # noqa: UP007
-
-    lsp_client.answers = answers  # type: ignore[attr-defined]
-    lsp_client.questions = questions  # type: ignore[attr-defined]
-    lsp_client.applied = applied  # type: ignore[attr-defined]
-    lsp_client.root = root  # type: ignore[attr-defined]
+    root = ai_workspace(tmp_path_factory, "confirm")
+    act_as_user(lsp_client, root)
+    tell_commands_from_actions(lsp_client)
     await lsp_client.initialize_session(
         T.InitializeParams(
             capabilities=client_capabilities(spec),
@@ -101,36 +65,6 @@ async def editor(
     server = lsp_client._server
     if server is not None and server.returncode is None:  # a test may have ended it already
         await lsp_client.shutdown_session()
-
-
-class Gate:
-    """A model turn held until the test opens it (no clock involved)."""
-
-    def __init__(self, turn: Turn) -> None:
-        self.turn = turn
-        self.asked = threading.Event()
-        self.opened = threading.Event()
-
-    def __call__(self, _request: RecordedRequest) -> Turn:
-        self.asked.set()
-        self.opened.wait(120)
-        return self.turn
-
-
-async def _open(client: LanguageClient) -> tuple[str, T.Diagnostic]:
-    path = client.root / "align.py"  # type: ignore[attr-defined]
-    uri = path.as_uri()
-    client.text_document_did_open(
-        T.DidOpenTextDocumentParams(
-            T.TextDocumentItem(uri=uri, language_id="python", version=1, text=path.read_text())
-        )
-    )
-    for _ in range(100):
-        diags = [d for d in client.diagnostics.get(uri, ()) if d.code == "memoize"]
-        if diags:
-            return uri, diags[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError("no memoize diagnostic")
 
 
 async def _actions(client: LanguageClient, uri: str, diag: T.Diagnostic) -> list[T.CodeAction]:
@@ -178,7 +112,7 @@ async def test_a_client_without_resolve_sees_the_preview_and_is_asked(
     code_action = caps.text_document.code_action if caps.text_document else None
     assert code_action is not None and code_action.resolve_support is None
     assert caps.window is not None and caps.window.show_document is None
-    uri, diag = await _open(editor)
+    uri, diag = await open_align(editor)
     path = editor.root / "align.py"  # type: ignore[attr-defined]
     (generate,) = [a for a in await _actions(editor, uri, diag) if "Claude" in a.title]
     assert generate.title == "Generate fix with Claude: memoize in Aligner.distance"
@@ -218,7 +152,7 @@ async def test_a_client_without_resolve_sees_the_preview_and_is_asked(
 
 @pytest.mark.asyncio
 async def test_apply_is_refused_once_the_document_changed(editor: LanguageClient) -> None:
-    uri, diag = await _open(editor)
+    uri, diag = await open_align(editor)
     (generate,) = [a for a in await _actions(editor, uri, diag) if "Claude" in a.title]
     FAKE.add(P.read_source(), P.submit(P.GOOD))
     resolved = await asyncio.wait_for(editor.code_action_resolve_async(generate), 120)
@@ -248,7 +182,7 @@ async def test_apply_is_refused_once_the_document_changed(editor: LanguageClient
 @pytest.mark.parametrize("editor", [("visual-studio-code", UNTRUSTED)], indirect=True)
 @pytest.mark.asyncio
 async def test_an_untrusted_workspace_gets_no_ai_fix_and_says_why(editor: LanguageClient) -> None:
-    uri, diag = await _open(editor)
+    uri, diag = await open_align(editor)
     titles = [a.title for a in await _actions(editor, uri, diag)]
     assert "Ignore memoize on this line" in titles  # opportunities and their fixes remain
     assert not any("Claude" in t for t in titles), titles
@@ -273,7 +207,7 @@ async def test_an_untrusted_workspace_gets_no_ai_fix_and_says_why(editor: Langua
 
 @pytest.mark.asyncio
 async def test_exit_ends_the_server_with_an_ai_fix_in_flight(editor: LanguageClient) -> None:
-    uri, diag = await _open(editor)
+    uri, diag = await open_align(editor)
     (generate,) = [a for a in await _actions(editor, uri, diag) if "Claude" in a.title]
     gate = Gate(P.read_source())
     FAKE.add(gate)
