@@ -346,6 +346,12 @@ def _startable(program: str, path: str, cwd: Path) -> str | None:
     return None
 
 
+def _no_tests(python: str) -> TestRun:
+    return TestRun(
+        "no_tests", Counts(), 0.0, reason="no tests exercise the function", python=python
+    )
+
+
 class Sandbox:
     """A temporary copy of a workspace to run its tests in, reused for several runs.
 
@@ -602,13 +608,7 @@ class Sandbox:
         """Run `pytest -q -x` on `test_ids` in the copy, killing it all after `timeout` seconds.
         `plugins` are module names importable from the scratch folder, loaded with `-p`."""
         if not test_ids:
-            return TestRun(
-                "no_tests",
-                Counts(),
-                0.0,
-                reason="no tests exercise the function",
-                python=self.python,
-            )
+            return _no_tests(self.python)
         ids = [self._test_id(t) for t in test_ids]
         report = self._scratch / f"report-{self._runs + 1}.json"
         loads = [arg for name in (_PLUGIN, *plugins) for arg in ("-p", name)]
@@ -719,14 +719,8 @@ def run_tests(
     cancel: threading.Event | None = None,
 ) -> TestRun:
     """Run `test_ids` against `source` as `rel_path` in a fresh copy of the workspace."""
-    if not test_ids:
-        return TestRun(
-            "no_tests",
-            Counts(),
-            0.0,
-            reason="no tests exercise the function",
-            python=python or find_python(Path(root)),
-        )
+    if not test_ids:  # nothing to run: no copy of the workspace either
+        return _no_tests(python or find_python(Path(root)))
     with Sandbox(root, python) as sandbox:
         sandbox.write(rel_path, source)
         return sandbox.run(test_ids, timeout, cancel=cancel)

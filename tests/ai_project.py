@@ -76,17 +76,21 @@ SUBPROCESS = GOOD.replace(
 )
 
 
-def write_project(root: Path, enabled: bool = True) -> Path:
+def _write(root: Path, name: str, module: str, tests: str, enabled: bool) -> Path:
     (root / "tests").mkdir(parents=True, exist_ok=True)
-    (root / "align.py").write_text(MODULE)
-    (root / "tests" / "test_align.py").write_text(TESTS)
+    (root / f"{name}.py").write_text(module)
+    (root / "tests" / f"test_{name}.py").write_text(tests)
     (root / "pyproject.toml").write_text(
-        "[project]\nname = 'align'\nversion = '0'\n\n"
+        f"[project]\nname = '{name}'\nversion = '0'\n\n"
         f"[tool.megawatt.llm]\nenabled = {'true' if enabled else 'false'}\n"
         "model = 'claude-sonnet-4-6'\ntimeout = 5\ntest-timeout = 60\n\n"
         "[tool.pytest.ini_options]\npythonpath = ['.']\n"
     )
-    return root / "align.py"
+    return root / f"{name}.py"
+
+
+def write_project(root: Path, enabled: bool = True) -> Path:
+    return _write(root, "align", MODULE, TESTS, enabled)
 
 
 def submit(
@@ -134,16 +138,7 @@ EXAMPLE_GOOD = (
 
 
 def write_example_project(root: Path, enabled: bool = True) -> Path:
-    (root / "tests").mkdir(parents=True, exist_ok=True)
-    (root / "shop.py").write_text(_EXAMPLE_TEXT)
-    (root / "tests" / "test_shop.py").write_text(EXAMPLE_TESTS)
-    (root / "pyproject.toml").write_text(
-        "[project]\nname = 'shop'\nversion = '0'\n\n"
-        f"[tool.megawatt.llm]\nenabled = {'true' if enabled else 'false'}\n"
-        "model = 'claude-sonnet-4-6'\ntimeout = 5\ntest-timeout = 60\n\n"
-        "[tool.pytest.ini_options]\npythonpath = ['.']\n"
-    )
-    return root / "shop.py"
+    return _write(root, "shop", _EXAMPLE_TEXT, EXAMPLE_TESTS, enabled)
 
 
 def submit_example() -> Reply:
