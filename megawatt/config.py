@@ -122,13 +122,22 @@ def parse_settings(table: dict[str, Any], where: str) -> tuple[Settings, list[st
     return settings, warnings
 
 
-def find_project_root(start: Path) -> Path:
-    """The nearest folder at or above `start` holding a pyproject.toml or .git, else `start`."""
+def find_project_root(start: Path, within: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding a pyproject.toml or .git; without one,
+    `within` (the workspace folder; for the CLI, the current directory) when it holds `start`,
+    else `start`'s own folder.
+
+    A file's folder is a poor guess for a project without markers: `pkg/mod.py` would make
+    `pkg/` the root and miss the `.megawatt/profiles/` and settings of the folder above it.
+    """
     start = start.resolve()
     here = start if start.is_dir() else start.parent
     for folder in (here, *here.parents):
         if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
             return folder
+    base = (within if within is not None else Path.cwd()).resolve()
+    if here == base or base in here.parents:
+        return base
     return here
 
 

@@ -13,6 +13,10 @@ from megawatt.profiles.mapping import PathMapper, PrefixMap
 from megawatt.profiles.ops import merge
 from megawatt.profiles.profile import Profile
 
+# a folder's recordings tried, newest first, before giving up on it: enough to step over a
+# recording or two that a crashed or running profiler left half-written
+MAX_TRIES = 5
+
 
 @dataclass
 class ProjectProfile:
@@ -20,6 +24,30 @@ class ProjectProfile:
     files: list[Path] = field(default_factory=list)
     errors: list[ProfileError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # a broken newest recording → the older one of its folder used in its place
+    stand_ins: dict[str, Path] = field(default_factory=dict)
+
+
+def configured_entries(root: Path, settings: Settings) -> list[list[Path]]:
+    """Per configured entry, the files to try in order: a file as given; for a folder, its
+    recordings newest first (the newest is meant, the older ones stand in when it is broken)."""
+    entries: list[list[Path]] = []
+    for entry in settings.profiles:
+        path = Path(entry).expanduser()
+        path = path if path.is_absolute() else root / path
+        if path.is_dir():
+            candidates = []
+            for p in path.iterdir():
+                try:
+                    if p.is_file() and not p.name.startswith("."):
+                        candidates.append((p.stat().st_mtime, p))
+                except OSError:  # deleted while we looked
+                    continue
+            if candidates:
+                entries.append([p for _, p in sorted(candidates, reverse=True)])
+        elif path.is_file():
+            entries.append([path])
+    return entries
 
 
 def configured_files(root: Path, settings: Settings) -> list[Path]:
@@ -28,17 +56,7 @@ def configured_files(root: Path, settings: Settings) -> list[Path]:
     A folder such as `.megawatt/profiles/` collects recordings over time; merging them all would
     mix yesterday's code with today's, so only the latest recording of each folder is used.
     """
-    files: list[Path] = []
-    for entry in settings.profiles:
-        path = Path(entry).expanduser()
-        path = path if path.is_absolute() else root / path
-        if path.is_dir():
-            candidates = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")]
-            if candidates:
-                files.append(max(candidates, key=lambda p: p.stat().st_mtime))
-        elif path.is_file():
-            files.append(path)
-    return files
+    return [tries[0] for tries in configured_entries(root, settings)]
 
 
 def mapper_for(root: Path, settings: Settings, extra_maps: Sequence[str] = ()) -> PathMapper:
@@ -54,16 +72,28 @@ def load_project_profile(
     extra_maps: Sequence[str] = (),
 ) -> ProjectProfile:
     """Load `files` (or the configured ones), merge those of one unit, map paths onto `root`."""
-    chosen = list(files) if files else configured_files(root, settings)
-    result = ProjectProfile(profile=None, files=chosen)
-    if not chosen:
+    entries = [[Path(f)] for f in files] if files else configured_entries(root, settings)
+    result = ProjectProfile(profile=None, files=[tries[0] for tries in entries])
+    if not entries:
         return result
-    loaded = load_many(chosen, settings.max_profile_bytes)
-    result.errors = loaded.errors
-    if not loaded.profiles:
+    profiles: list[Profile] = []
+    for i, tries in enumerate(entries):
+        for attempt, path in enumerate(tries[:MAX_TRIES]):
+            loaded = load_many([path], settings.max_profile_bytes)
+            result.errors.extend(loaded.errors)
+            if loaded.profiles:
+                profiles.extend(loaded.profiles)
+                if attempt:
+                    # the newest recording is broken: the newest one that loads stands in
+                    result.files[i] = path
+                    for err in result.errors:
+                        if Path(err.path) in tries[:attempt]:
+                            result.stand_ins[err.path] = path
+                break
+    if not profiles:
         return result
     by_unit: dict[str, list[Profile]] = {}
-    for p in loaded.profiles:
+    for p in profiles:
         by_unit.setdefault(p.unit, []).append(p)
     # the unit with the most profiles wins; a mixed set cannot be added up
     unit, group = max(by_unit.items(), key=lambda kv: len(kv[1]))

@@ -206,6 +206,7 @@ def assemble(
         order=order,
         module_digest=module_digest,
         settled=settled,
+        profile=folder.profile if folder.index is not None else None,
     )
     unit = "CPU" if folder.profile is None or folder.profile.unit == "seconds" else "samples"
     analysis.diagnostics = diagnostics(snap.uri, analysis, skills, unit, reuse)

@@ -41,11 +41,13 @@ from pygls.uris import to_fs_path
 
 from megawatt import __version__
 from megawatt.analyzers.engine import Cancelled
-from megawatt.server.session import Analysis, FolderState, Session, Snapshot
+from megawatt.server.session import Analysis, FolderState, Session, Snapshot, age
 
 log = logging.getLogger("megawatt.server")
 # after a quick pass, the whole-file pass runs once the edits have paused this long
 SETTLE_SECONDS = 0.2
+# the longest a lens or hint request waits for its document's analysis in flight
+ANSWER_WAIT_SECONDS = 10.0
 
 # one module per LSP message (or a small family of them); each exposes register(server)
 FEATURES = (
@@ -206,6 +208,11 @@ class MegawattServer(LanguageServer):
         self._dirty: set[str] = set()
         self._settling: dict[str, asyncio.TimerHandle] = {}
         self._settle_cancel: dict[str, threading.Event] = {}
+        # lens and hint requests waiting for the analysis in flight of their document
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        # what the client's lenses and hints were last refreshed for, per document
+        self._shown: dict[str, tuple[object, ...]] = {}
+        self._refresh_due = False
 
     # -- failures --------------------------------------------------------------------------
 
@@ -247,17 +254,20 @@ class MegawattServer(LanguageServer):
             return folder
         with self._folder_lock:
             root = self.session.fallback_root(path)
-            folder = self.session.folders.get(str(root))
+            folder = self.session.fallbacks.get(str(root))
             if folder is None:
-                folder = self.load_folder(root)
+                folder = self.load_folder(root, fallback=True)
         return folder
 
-    def load_folder(self, root: Path) -> FolderState:
+    def load_folder(self, root: Path, fallback: bool = False) -> FolderState:
         from megawatt.profiles.project import load_project_profile
         from megawatt.ranking import ProfileIndex
         from megawatt.server.settings import resolve
 
-        layers = [self.session.global_options, self.session.folder_options.get(str(root), {})]
+        key = str(root)
+        folders = self.session.fallbacks if fallback else self.session.folders
+        before = folders.get(key)
+        layers = [self.session.global_options, self.session.folder_options.get(key, {})]
         settings, problems = resolve(root, *layers)
         folder = FolderState(root=root, settings=settings, problems=problems)
         loaded = load_project_profile(root, settings)
@@ -266,11 +276,27 @@ class MegawattServer(LanguageServer):
         folder.profile_files = loaded.files
         folder.profile_errors = [str(e) for e in loaded.errors]
         folder.loaded_at = time.time()
-        self.session.folders[str(root)] = folder
+        kept = ""
+        if folder.profile is None and loaded.errors and before is not None and before.profile:
+            # a recording that failed to load (half-written, another tool's file) must not
+            # wipe what the user sees: keep the last good profile and say so
+            folder.profile, folder.index = before.profile, before.index
+            folder.profile_files = before.profile_files
+            names = ", ".join(f.name for f in before.profile_files) or before.profile.source
+            kept = f"{age(before.loaded_at)} ({names})"
+        for err in loaded.errors:
+            message = f"Megawatt could not load a profile: {err}"
+            stand_in = loaded.stand_ins.get(err.path)
+            if stand_in is not None:
+                message += f"; using the older {stand_in.name} instead"
+            elif kept:
+                message += f"; still using the profile loaded {kept}"
+            self.warn_once(f"profile:{err}", message)
+        for note in loaded.notes:
+            self.info(f"Megawatt profiles of {root}: {note}")
+        folders[key] = folder
         for p in problems:
             self.warn_once(f"settings:{root}:{p}", f"Megawatt settings: {p}")
-        for e in folder.profile_errors:
-            self.warn_once(f"profile:{e}", f"Megawatt could not load a profile: {e}")
         return folder
 
     # -- analysis --------------------------------------------------------------------------
@@ -299,11 +325,17 @@ class MegawattServer(LanguageServer):
         if uri in self._running:
             self._dirty.add(uri)
             return
+        if self.session.loading(state.path):
+            # its workspace folder is loading (a document opened right after `initialized`):
+            # bound to a guessed root now, it would miss the folder's profile and settings;
+            # the folder's load analyses every open document
+            return
         try:
             folder = self.folder_for(state.path)
             snap = self.session.snapshot(uri, folder)
         except Exception as err:
             self.report("preparing analysis", err)
+            self._wake(uri)
             return
         if snap is None:
             return
@@ -333,6 +365,13 @@ class MegawattServer(LanguageServer):
         if uri in self._dirty:
             self._dirty.discard(uri)
             self.schedule(uri)
+        try:
+            self._settle(uri, version, folder, fut)
+        finally:
+            if not self.in_flight(uri):
+                self._wake(uri)
+
+    def _settle(self, uri: str, version: int | None, folder: FolderState, fut: Any) -> None:
         if fut.cancelled():
             return
         err = fut.exception()
@@ -358,6 +397,70 @@ class MegawattServer(LanguageServer):
             self._settling[uri] = asyncio.get_event_loop().call_later(
                 SETTLE_SECONDS, self._start_analysis, uri, True
             )
+        elif analysis.settled:
+            self._lenses_changed(uri, analysis)
+
+    # -- answering from the newest analysis ------------------------------------------------
+
+    def in_flight(self, uri: str) -> bool:
+        """Whether an analysis of `uri` is scheduled, running or due once edits pause."""
+        return any(uri in s for s in (self._pending, self._running, self._dirty, self._settling))
+
+    async def newest_analysis(self, uri: str) -> Analysis | None:
+        """The analysis of the document's current text, waiting for the one in flight: a lens
+        or hint request answered from an older one shows numbers the diagnostics no longer do
+        (and one answered before the first analysis gets nothing, in a client that is never
+        told to ask again)."""
+        state = self.session.documents.get(uri)
+        if state is None:
+            return None
+        if self.in_flight(uri) or self.session.loading(state.path) or state.analysis is None:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(uri, []).append(waiter)
+            with contextlib.suppress(TimeoutError):
+                # bounded: an analysis that never lands must not hold the request forever
+                await asyncio.wait_for(asyncio.shield(waiter), ANSWER_WAIT_SECONDS)
+            state = self.session.documents.get(uri)
+        if state is None or state.analysis is None or state.analysis.version != state.version:
+            return None
+        return state.analysis
+
+    def _wake(self, uri: str) -> None:
+        for waiter in self._waiters.pop(uri, []):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _lenses_changed(self, uri: str, analysis: Analysis) -> None:
+        """Ask the client to refresh lenses and hints once they would show something else: after
+        the analysis that changed them is published, never before it."""
+        shown = (
+            id(analysis.profile),
+            tuple((h.definition.line, h.fid, h.total_share) for h in analysis.hot),
+            tuple(o.finding.span.line for o in analysis.opportunities),
+        )
+        if self._shown.get(uri) == shown:
+            return
+        first = uri not in self._shown
+        self._shown[uri] = shown
+        if first or self._refresh_due:
+            return  # a client asks for a new document's lenses itself
+        self._refresh_due = True
+        asyncio.get_event_loop().call_soon(self._refresh_lenses)
+
+    def _refresh_lenses(self) -> None:
+        self._refresh_due = False
+        if self.exiting:
+            return
+        # a refresh the client then fails to answer costs nothing: its future is left alone
+        if self.session.code_lens_refresh:
+            self.workspace_code_lens_refresh(None, callback=_ignore)
+        if self.session.inlay_hint_refresh:
+            self.workspace_inlay_hint_refresh(None, callback=_ignore)
+
+    def forget(self, uri: str) -> None:
+        """A closed document: nothing waits for it and nothing was shown of it."""
+        self._shown.pop(uri, None)
+        self._wake(uri)
 
     def publish(self, uri: str, analysis: Analysis, folder: FolderState) -> None:
         self.send_diagnostics(uri, analysis.version, analysis.diagnostics)
@@ -369,20 +472,18 @@ class MegawattServer(LanguageServer):
         self.protocol.notify(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, Raw(params))
 
     def refresh_all(self) -> None:
-        """Re-analyse every open document and ask the client to refresh lenses and hints."""
+        """Re-analyse every open document; lenses and hints are refreshed once the analyses that
+        change them are published."""
         for uri, state in list(self.session.documents.items()):
             state.full = True
             self.schedule(uri, 0)
-        # a refresh the client then fails to answer costs nothing: its future is left alone
-        if self.session.code_lens_refresh:
-            self.workspace_code_lens_refresh(None, callback=_ignore)
-        if self.session.inlay_hint_refresh:
-            self.workspace_inlay_hint_refresh(None, callback=_ignore)
 
     def reload_profiles(self) -> list[FolderState]:
         folders = []
         for root in list(self.session.folders):
             folders.append(self.load_folder(Path(root)))
+        for root in list(self.session.fallbacks):
+            folders.append(self.load_folder(Path(root), fallback=True))
         return folders
 
 

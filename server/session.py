@@ -81,6 +81,8 @@ class Analysis:
     diagnostics: list[dict] = field(default_factory=list)  # type: ignore[type-arg]  # wire form
     # id(finding) → (finding, savings, its wire dict), for the next analysis to reuse
     wire_cache: dict = field(default_factory=dict)  # type: ignore[type-arg]
+    # the profile `hot` was read from: its function ids index this one, not a reloaded one
+    profile: Profile | None = None
 
 
 @dataclass
@@ -129,7 +131,12 @@ class Session:
     trusted: bool = True
     # AI fixes validated and previewed, waiting for the user's "Apply": key → the fix
     ai_previews: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    # workspace folders the client named that are still loading: a document inside one waits
+    # for it rather than being bound to a guessed root it would keep
     pending_roots: list[str] = field(default_factory=list)
+    # roots guessed for documents outside every workspace folder (by marker, else the server's
+    # current directory); never preferred over a workspace folder that holds the document
+    fallbacks: dict[str, FolderState] = field(default_factory=dict)
     # documents edited lately keep their tree for incremental re-parsing; the others drop it (a
     # tree costs more memory than its text, and re-parsing a file from scratch takes ms)
     edited: OrderedDict[str, None] = field(default_factory=OrderedDict)
@@ -160,14 +167,16 @@ class Session:
         return state
 
     def folder_for(self, path: str) -> FolderState | None:
-        """The workspace folder holding `path`, by longest prefix."""
-        best: FolderState | None = None
-        for root, folder in self.folders.items():
-            if (path == root or path.startswith(root.rstrip("/") + "/")) and (
-                best is None or len(root) > len(str(best.root))
-            ):
-                best = folder
-        return best
+        """The workspace folder holding `path`, by longest prefix, else the fallback folder
+        holding it."""
+        return _holding(self.folders, path) or _holding(self.fallbacks, path)
+
+    def loading(self, path: str) -> bool:
+        """Whether `path` lies in a workspace folder that has not finished loading."""
+        return any(_within(path, root) and root not in self.folders for root in self.pending_roots)
+
+    def all_folders(self) -> list[FolderState]:
+        return [*self.folders.values(), *self.fallbacks.values()]
 
     def fallback_root(self, path: str) -> Path:
         return find_project_root(Path(path)) if path else Path.cwd()
@@ -185,6 +194,18 @@ class Session:
             folder,
             self.encoding,
         )
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _holding(folders: dict[str, FolderState], path: str) -> FolderState | None:
+    best: FolderState | None = None
+    for root, folder in folders.items():
+        if _within(path, root) and (best is None or len(root) > len(str(best.root))):
+            best = folder
+    return best
 
 
 def age(seconds_since_epoch: float | None) -> str:

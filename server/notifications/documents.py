@@ -83,4 +83,5 @@ def register(server: MegawattServer) -> None:
         uri = params.text_document.uri
         ls.session.documents.pop(uri, None)
         ls.session.edited.pop(uri, None)
+        ls.forget(uri)
         ls.send_diagnostics(uri, None, [])

@@ -55,9 +55,7 @@ def register(server: MegawattServer) -> None:
         roots = getattr(ls.session, "pending_roots", [])
         if getattr(ls.session, "configuration", False) and roots:
             await _pull_configuration(ls, roots)
-        loop = asyncio.get_running_loop()
-        for root in roots:
-            await loop.run_in_executor(ls.io_pool, ls.load_folder, Path(root))
+        await load_roots(ls, roots)
         watching = False
         if ls.session.dynamic_watch:
             try:
@@ -68,6 +66,20 @@ def register(server: MegawattServer) -> None:
         if not watching:
             _start_polling(ls)
         ls.refresh_all()
+
+
+async def load_roots(ls: MegawattServer, roots: list[str]) -> None:
+    """Load workspace folders off the loop; documents inside one wait for it (see
+    `MegawattServer._start_analysis`) and are analysed by the caller's refresh."""
+    loop = asyncio.get_running_loop()
+    for root in roots:
+        try:
+            await loop.run_in_executor(ls.io_pool, ls.load_folder, Path(root))
+        except Exception as err:  # one unreadable folder must not hold the others' documents
+            ls.report(f"loading the workspace folder {root}", err)
+        finally:
+            if root in ls.session.pending_roots:
+                ls.session.pending_roots.remove(root)
 
 
 async def _pull_configuration(ls: MegawattServer, roots: list[str]) -> None:
@@ -87,7 +99,7 @@ async def _pull_configuration(ls: MegawattServer, roots: list[str]) -> None:
 
 async def _register_watchers(ls: MegawattServer) -> None:
     watchers = [T.FileSystemWatcher(glob_pattern=g) for g in WATCH_GLOBS]
-    for folder in ls.session.folders.values():
+    for folder in ls.session.all_folders():
         for f in folder.profile_files:
             watchers.append(T.FileSystemWatcher(glob_pattern=str(f)))
     await ls.client_register_capability_async(
@@ -107,7 +119,7 @@ def _fingerprint(ls: MegawattServer) -> tuple[tuple[str, float], ...]:
     from megawatt.profiles.project import configured_files
 
     marks = []
-    for folder in list(ls.session.folders.values()):
+    for folder in ls.session.all_folders():
         for path in [
             *configured_files(folder.root, folder.settings),
             folder.root / "pyproject.toml",

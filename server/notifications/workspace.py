@@ -1,14 +1,29 @@
-"""Watched files and configuration changes: reload profiles and settings, then refresh."""
+"""Watched files, configuration and workspace folder changes: reload, then re-analyse."""
 
 from __future__ import annotations
 
 from lsprotocol import types as T
 
-from megawatt.server.server import MegawattServer, guarded
+from megawatt.server.server import MegawattServer, guarded, uri_path
 from megawatt.server.settings import split_options
 
 
 def register(server: MegawattServer) -> None:
+    @server.feature(T.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    @guarded(server, "changing workspace folders")
+    async def did_change_workspace_folders(
+        ls: MegawattServer, params: T.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        from megawatt.server.notifications.lifecycle import load_roots
+
+        for gone in params.event.removed:
+            ls.session.folders.pop(uri_path(gone.uri), None)
+        added = [r for r in (uri_path(f.uri) for f in params.event.added) if r]
+        ls.session.pending_roots.extend(added)
+        await load_roots(ls, added)
+        # documents re-bind to the folder that now holds them (longest prefix) on re-analysis
+        ls.refresh_all()
+
     @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     @guarded(server, "reloading profiles")
     def did_change_watched_files(ls: MegawattServer, params: T.DidChangeWatchedFilesParams) -> None:

@@ -14,15 +14,14 @@ MIN_LINE_SHARE = 0.005
 def register(server: MegawattServer) -> None:
     @server.feature(T.TEXT_DOCUMENT_INLAY_HINT, T.InlayHintOptions(resolve_provider=False))
     @guarded(server, "inlay hints", default=[])
-    def inlay_hint(ls: MegawattServer, params: T.InlayHintParams) -> list[T.InlayHint]:
-        state = ls.session.documents.get(params.text_document.uri)
-        if state is None or state.analysis is None:
+    async def inlay_hint(ls: MegawattServer, params: T.InlayHintParams) -> list[T.InlayHint]:
+        analysis = await ls.newest_analysis(params.text_document.uri)
+        if analysis is None:
             return []
-        folder = ls.folder_for(state.path)
-        prof = folder.profile
+        # the profile the analysis read: its function ids mean nothing in a reloaded one
+        prof = analysis.profile
         if prof is None or not prof.has_lines:
             return []
-        analysis = state.analysis
         first, last = params.range.start.line + 1, params.range.end.line + 1
         hints = []
         for h in analysis.hot:
