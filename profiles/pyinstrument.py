@@ -8,8 +8,11 @@
 
 `line_no` is where the function is defined and `time` is inclusive wall time. Leaves named
 `[self]`, `[await]` and `[out-of-context]` are not code: `[self]` is time in the parent itself,
-the other two are time the parent spent waiting. The renderer has already folded away frames under
-1 % of the run (their time stays in the parent's self time) and importlib frames.
+the other two are time the parent spent waiting. By default the renderer has already folded away
+frames under 1 % of the run (their time stays in the parent's self time, so a function with many
+small callees looks as if it spent it itself) unless recorded with
+`-p processor_options.filter_threshold=0`, as `megawatt profile run` does; importlib frames are
+always folded into their callers.
 
 `pyinstrument -r pyisession` writes the raw samples the tree is built from:
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -12,9 +10,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from megawatt.errors import MegawattError
+from megawatt.profiles.command import Command, parse
 
 PROFILERS = ("cprofile", "py-spy", "pyinstrument")
 _EXTENSIONS = {"cprofile": "pstats", "py-spy": "speedscope.json", "pyinstrument": "json"}
+
+# cProfile's command line has no -c: this runs the code as `python -c` would, under cProfile,
+# in `__main__` (so pickling its classes works), and keeps its exit status. It runs in the
+# profiled program's interpreter, which need not have Megawatt installed.
+_CPROFILE_CODE = """\
+def _megawatt_run():
+    import cProfile, sys
+    out, code = sys.argv[1], sys.argv[2]
+    sys.argv[:] = ["-c"] + sys.argv[3:]
+    namespace = sys.modules["__main__"].__dict__
+    del namespace["_megawatt_run"]
+    profiler = cProfile.Profile()
+    try:
+        profiler.runctx(compile(code, "<string>", "exec"), namespace, None)
+    finally:
+        profiler.dump_stats(out)
+_megawatt_run()
+"""
+
+# pyinstrument's renderers drop call-tree nodes under 1 % of the run and leave their time in the
+# parent's self time: a function with many small callees would look as if it burnt it itself
+_PYINSTRUMENT_ALL_NODES = "processor_options.filter_threshold=0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,42 +44,6 @@ class Recording:
     returncode: int
     command: list[str]
     seconds: float
-
-
-def _is_python(executable: str) -> bool:
-    return re.fullmatch(r"python(\d+(\.\d+)?)?(\.exe)?", Path(executable).name) is not None
-
-
-def _python_script(path: str) -> Path | None:
-    """A console script or file that Python runs (a `.py` file, or a python shebang)."""
-    found = Path(path) if os.sep in path or Path(path).is_file() else None
-    if found is None:
-        which = shutil.which(path)
-        found = Path(which) if which else None
-    if found is None or not found.is_file():
-        return None
-    if found.suffix == ".py":
-        return found
-    try:
-        with found.open("rb") as f:
-            first = f.readline(200)
-    except OSError:
-        return None
-    return found if first.startswith(b"#!") and b"python" in first else None
-
-
-def python_argv(command: list[str]) -> tuple[str, list[str]]:
-    """The interpreter and the arguments after it, for a command that runs Python code."""
-    if _is_python(command[0]):
-        interpreter = shutil.which(command[0]) or command[0]
-        return interpreter, command[1:]
-    script = _python_script(command[0])
-    if script is None:
-        raise MegawattError(
-            f"{command[0]!r} is not a Python program; cProfile and pyinstrument profile Python "
-            "code only (use --profiler py-spy for any process that runs Python)"
-        )
-    return sys.executable, [str(script), *command[1:]]
 
 
 def _tool(name: str) -> str:
@@ -71,27 +56,45 @@ def _tool(name: str) -> str:
     return found
 
 
-def profiler_command(profiler: str, command: list[str], output: Path) -> list[str]:
+def _in_python(cmd: Command, profiler: list[str], program: list[str] | None = None) -> list[str]:
+    """The interpreter with its own options, then `profiler`, then the program and its args."""
+    if cmd.interpreter is None:
+        raise MegawattError(
+            f"{cmd.target!r} is not a Python program; cProfile and pyinstrument profile Python "
+            "code only (use --profiler py-spy for any process that runs Python)"
+        )
+    if program is None:
+        program = {"module": ["-m", cmd.target], "code": ["-c", cmd.target]}.get(
+            cmd.mode, [cmd.target]
+        )
+    return [*cmd.prefix, cmd.interpreter, *cmd.options, *profiler, *program, *cmd.args]
+
+
+def profiler_command(profiler: str, cmd: Command, output: Path) -> list[str]:
     if profiler == "cprofile":
-        interpreter, rest = python_argv(command)
-        return [interpreter, "-m", "cProfile", "-o", str(output), *rest]
+        if cmd.mode == "code":
+            return _in_python(cmd, ["-c", _CPROFILE_CODE, str(output)], [cmd.target])
+        return _in_python(cmd, ["-m", "cProfile", "-o", str(output)])
     if profiler == "pyinstrument":
-        interpreter, rest = python_argv(command)
-        return [interpreter, "-m", "pyinstrument", "-r", "json", "-o", str(output), *rest]
+        flags = ["-r", "json", "-p", _PYINSTRUMENT_ALL_NODES, "-o", str(output)]
+        return _in_python(cmd, ["-m", "pyinstrument", *flags])
     if profiler == "py-spy":
         # 250 Hz: four times py-spy's default, still well under 5 % overhead
         spy = _tool("py-spy")
-        return [spy, "record", "-r", "250", "-f", "speedscope", "-o", str(output), "--", *command]
+        return [spy, "record", "-r", "250", "-f", "speedscope", "-o", str(output), "--", *cmd.given]
     raise MegawattError(f"unknown profiler {profiler!r}; choose one of {', '.join(PROFILERS)}")
 
 
-def output_path(folder: Path, profiler: str, command: list[str]) -> Path:
+def output_path(folder: Path, profiler: str, cmd: Command) -> Path:
+    """A new file in `folder`, named by the time and the program or module the command runs."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    words = [Path(c).stem for c in command if not c.startswith("-")]
-    if words and _is_python(command[0]):
-        words = words[1:]
-    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(words[:2]) or "run").strip("-")[:40]
-    return folder / f"{stamp}-{label}-{profiler}.{_EXTENSIONS[profiler]}"
+    name = f"{stamp}-{cmd.label()}-{profiler}"
+    path = folder / f"{name}.{_EXTENSIONS[profiler]}"
+    n = 1
+    while path.exists():  # two recordings in one second must not overwrite each other
+        n += 1
+        path = folder / f"{name}-{n}.{_EXTENSIONS[profiler]}"
+    return path
 
 
 def record(
@@ -102,14 +105,14 @@ def record(
     quiet: bool = False,
 ) -> Recording:
     """Run `command` under `profiler`, writing the profile into `folder` (created if needed)."""
-    if not command:
-        raise MegawattError("no command to profile: give it after `--`")
     if profiler not in PROFILERS:
         raise MegawattError(f"unknown profiler {profiler!r}; choose one of {', '.join(PROFILERS)}")
+    # checked before anything is made: a typo in the command leaves nothing behind
+    cmd = parse(command, cwd, sys.executable)
     folder = folder or Path(".megawatt/profiles")
+    out = output_path(folder, profiler, cmd).resolve()
+    argv = profiler_command(profiler, cmd, out)
     folder.mkdir(parents=True, exist_ok=True)
-    out = output_path(folder, profiler, command)
-    argv = profiler_command(profiler, command, out.resolve())
     start = time.perf_counter()
     try:
         # the profiled program keeps the terminal: its output is the user's, not ours
