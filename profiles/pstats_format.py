@@ -4,6 +4,12 @@
 
 cProfile already excludes recursive re-entries from `cumtime`, so inclusive time never
 double-counts recursion. Built-ins are recorded with file "~" and line 0.
+
+The dict is keyed by (file, line, name), and code objects that share one (the `__init__` of
+every dataclass, compiled from "<string>", or any code made by `exec` of one text) overwrite one
+another when cProfile writes the file: their time is gone from the self times while the callers'
+`cumtime` still holds it. The whole profile is therefore the larger of the summed self times and
+the outermost functions' inclusive time, so no function's share exceeds the whole run.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ def load(source: str, data: bytes, parsed: Any = None) -> Profile:
     stats = _stats(source, data)
     b = ProfileBuilder(source, format, "seconds")
     total = 0.0
+    outermost = 0.0  # inclusive time of functions nothing recorded called: the profiled run
+    widest = 0.0
     for key, value in stats.items():
         if not _valid_key(key) or not isinstance(value, tuple) or len(value) != 5:
             raise ProfileFormatError(source, f"pstats entry {key!r} has an unexpected shape")
@@ -57,8 +65,11 @@ def load(source: str, data: bytes, parsed: Any = None) -> Profile:
         fid = b.function(path, name, line)
         b.set_function(fid, float(tt), float(ct), int(nc))
         total += float(tt)
+        widest = max(widest, float(ct))
         if not isinstance(callers, dict):
             raise ProfileFormatError(source, f"pstats callers of {name} are not a dict")
+        if not callers:
+            outermost += float(ct)
         for ckey, cval in callers.items():
             if not _valid_key(ckey):
                 raise ProfileFormatError(source, f"pstats caller {ckey!r} has an unexpected shape")
@@ -67,4 +78,4 @@ def load(source: str, data: bytes, parsed: Any = None) -> Profile:
                 b.add_edge(caller, fid, float(cval[3]), int(cval[1]))
             else:  # the pure-Python `profile` module stores only a call count
                 b.add_edge(caller, fid, 0.0, int(cval))
-    return b.build(total_weight=total)
+    return b.build(total_weight=max(total, outermost, widest))

@@ -48,6 +48,32 @@ def test_figures_lines_calls_and_recursion(shop_pstats: Path) -> None:
     assert "min" in " ".join(prof.names[e.function] for e in prof.callers(lam))
 
 
+def test_code_objects_cprofile_merges_never_push_a_share_past_the_whole(tmp_path: Path) -> None:
+    """Code made from one text (as dataclasses make every `__init__`) shares one pstats key, so
+    cProfile's file keeps one of them; the others' time is only in their callers' cumulative time.
+    """
+    script = tmp_path / "generated.py"
+    script.write_text(
+        "SOURCE = 'def work(n):\\n    t = 0\\n    for i in range(n):\\n        t += i\\n    return t\\n'\n"
+        "workers = []\n"
+        "for _ in range(5):\n"
+        "    space = {}\n"
+        "    exec(compile(SOURCE, '<generated>', 'exec'), space)\n"
+        "    workers.append(space['work'])\n"
+        "for work in workers:\n"
+        "    work(200_000)\n"
+    )
+    out = tmp_path / "generated.pstats"
+    run([sys.executable, "-m", "cProfile", "-o", str(out), str(script)])
+    stats = pstats.Stats(str(out))
+    module = stats.stats[(str(script), 1, "<module>")]  # type: ignore[attr-defined]
+    assert module[3] > 2 * stats.total_tt  # type: ignore[attr-defined]  # four works lost
+    prof = load(out)
+    top = prof.hot_function(prof.find(str(script), "<module>", 1))  # type: ignore[arg-type]
+    assert top.total_share == pytest.approx(1.0, abs=0.01)
+    assert max(prof.share(float(w)) for w in prof.total_weight_of) <= 1.0
+
+
 def test_builtins_are_kept_apart(shop_pstats: Path) -> None:
     prof = load(shop_pstats)
     kinds = {prof.names[f]: prof.kind(f) for f in range(len(prof))}
