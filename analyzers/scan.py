@@ -20,11 +20,14 @@ from megawatt import __version__
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.symbols import FunctionDef, functions
+from megawatt.analyzers.syntax import SourceProblem, source_problem
 from megawatt.model import Finding
 
 # below this many files, starting worker processes costs more than it saves
 PARALLEL_THRESHOLD = 48
 BATCH = 24
+# the shape of a cached FileResult: a new field must not be read as missing from an old pickle
+CACHE_FORMAT = 2
 
 
 @dataclass
@@ -35,6 +38,7 @@ class FileResult:
     functions: list[FunctionDef] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     lines: int = 0
+    problem: SourceProblem | None = None  # not (all) Python: undecodable, or a syntax error
 
 
 @dataclass
@@ -51,6 +55,10 @@ class ScanResult:
     def lines(self) -> int:
         return sum(r.lines for r in self.files)
 
+    @property
+    def problems(self) -> list[SourceProblem]:
+        return [r.problem for r in self.files if r.problem is not None]
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -61,7 +69,9 @@ class ResultCache:
     """One pickle per (version, selection): path → (mtime_ns, size, digest, result)."""
 
     def __init__(self, folder: Path, selection: str) -> None:
-        key = hashlib.blake2b(f"{__version__}|{selection}".encode(), digest_size=8).hexdigest()
+        key = hashlib.blake2b(
+            f"{__version__}|{CACHE_FORMAT}|{selection}".encode(), digest_size=8
+        ).hexdigest()
         self.file = folder / f"scan-{key}.pickle"
         self.entries: dict[str, tuple[int, int, str, FileResult]] = {}
         self.dirty = False
@@ -131,6 +141,7 @@ def analyze_source(
         findings=findings,
         functions=functions(ctx.tree, ctx.defs_matches),
         errors=result.errors,
+        problem=source_problem(path, source, ctx.tree),
         lines=source.count(b"\n") + (0 if source.endswith(b"\n") or not source else 1),
     )
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.parsing import error_nodes, parse
+from megawatt.analyzers.syntax import compile_problem
 from megawatt.fixes.edits import EditConflict, apply_edits
 from megawatt.model import Finding, Fix
 from megawatt.skills import SkillSet, rewrite_for
@@ -34,6 +35,13 @@ def check(ctx: FileContext, fix: Fix) -> str | None:
                 warnings.simplefilter("ignore")
                 compile(after, ctx.path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as err:
+            # errors only the compiler sees (`return` outside a function) may be the file's own
+            original = compile_problem(ctx.path, ctx.source)
+            if original is not None:
+                return (
+                    f"the file does not compile as it is ({original.message}, "
+                    f"line {original.line}), so the result cannot be checked"
+                )
             return f"the result does not compile: {err}"
     return None
 

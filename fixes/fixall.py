@@ -1,5 +1,7 @@
 """Apply every deterministic fix in a file: rounds of non-overlapping fixes, re-analysing between
-rounds (a fix can make room for another), and a final check that the result parses and compiles."""
+rounds (a fix can make room for another), and a final check that the result parses and compiles.
+A file that is not valid Python to begin with is left alone, and the outcome says where it fails:
+a fix is never blamed for an error the file already had."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass, field
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
+from megawatt.analyzers.syntax import SourceProblem, compile_problem, decode_problem
 from megawatt.fixes.deterministic import with_fixes
 from megawatt.fixes.edits import apply_edits, overlaps
 from megawatt.model import Edit
@@ -31,6 +34,9 @@ class FixOutcome:
     after: bytes
     applied: list[Applied] = field(default_factory=list)
     problem: str | None = None  # why the result must not be written
+    original_problem: SourceProblem | None = (
+        None  # set: the file was not valid Python; no fix tried
+    )
 
     @property
     def changed(self) -> bool:
@@ -56,6 +62,11 @@ def fix_source(
     unsafe: bool = False,
 ) -> FixOutcome:
     outcome = FixOutcome(path, source, source)
+    # the compiler, not just the parse: it also refuses `return` outside a function, and a fix
+    # judged by compiling its result cannot be judged against an original that fails already
+    outcome.original_problem = decode_problem(path, source) or compile_problem(path, source)
+    if outcome.original_problem is not None:
+        return outcome
     current = source
     for _ in range(MAX_ROUNDS):
         ctx = FileContext(path, current)

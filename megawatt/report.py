@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from megawatt import __version__
+from megawatt.analyzers.syntax import SourceProblem
 from megawatt.model import HotFunction, Opportunity
 from megawatt.skills import SkillSet
 
@@ -44,15 +45,37 @@ def hot_function_json(h: HotFunction) -> dict[str, Any]:
     }
 
 
+def problem_json(p: SourceProblem) -> dict[str, Any]:
+    # kind: "syntax" (the parser and the compiler disagree with the text) or "encoding"
+    return {
+        "path": p.path,
+        "line": p.line,
+        "column": p.column,
+        "kind": p.kind,
+        "message": p.message,
+    }
+
+
 def scan_json(
-    opportunities: Sequence[Opportunity], hot: Sequence[HotFunction], extra: dict[str, Any]
+    opportunities: Sequence[Opportunity],
+    hot: Sequence[HotFunction],
+    extra: dict[str, Any],
+    problems: Sequence[SourceProblem] = (),
 ) -> dict[str, Any]:
     return {
         "version": __version__,
         **extra,
+        "syntax_errors": [problem_json(p) for p in problems],
         "hot_functions": [hot_function_json(h) for h in hot],
         "opportunities": [opportunity_json(o) for o in opportunities],
     }
+
+
+def _uri(path: str, root: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
 
 
 def _level(o: Opportunity) -> str:
@@ -61,7 +84,28 @@ def _level(o: Opportunity) -> str:
     return "note" if o.finding.confidence < 0.6 else "warning"
 
 
-def sarif(opportunities: Sequence[Opportunity], skills: SkillSet, root: Path) -> dict[str, Any]:
+def _notification(p: SourceProblem, root: Path) -> dict[str, Any]:
+    return {
+        "level": "error",
+        "message": {"text": f"{p.label}: {p.message}"},
+        "descriptor": {"id": f"megawatt/{p.kind}-error"},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(p.path, root), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": p.line, "startColumn": p.column},
+                }
+            }
+        ],
+    }
+
+
+def sarif(
+    opportunities: Sequence[Opportunity],
+    skills: SkillSet,
+    root: Path,
+    problems: Sequence[SourceProblem] = (),
+) -> dict[str, Any]:
     rule_ids = sorted({o.skill for o in opportunities} | set(skills.skills))
     index = {rid: i for i, rid in enumerate(rule_ids)}
     rules = []
@@ -82,10 +126,7 @@ def sarif(opportunities: Sequence[Opportunity], skills: SkillSet, root: Path) ->
     results = []
     for o in opportunities:
         f = o.finding
-        try:
-            uri = Path(os.path.relpath(f.path, root)).as_posix()
-        except ValueError:
-            uri = Path(f.path).as_posix()
+        uri = _uri(f.path, root)
         results.append(
             {
                 "ruleId": f.skill,
@@ -124,6 +165,13 @@ def sarif(opportunities: Sequence[Opportunity], skills: SkillSet, root: Path) ->
                         "rules": rules,
                     }
                 },
+                # the files the analysis could not (fully) read: a tool notification, not a result
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [_notification(p, root) for p in problems],
+                    }
+                ],
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,

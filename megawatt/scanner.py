@@ -11,6 +11,7 @@ from pathlib import Path
 from megawatt.analyzers.files import discover
 from megawatt.analyzers.registry import detector_ids
 from megawatt.analyzers.scan import scan
+from megawatt.analyzers.syntax import SourceProblem
 from megawatt.config import Settings
 from megawatt.errors import ConfigError
 from megawatt.model import FunctionKind, HotFunction, Opportunity
@@ -29,6 +30,8 @@ class ScanReport:
     skills: SkillSet
     errors: list[str] = field(default_factory=list)
     profile_sources: list[str] = field(default_factory=list)
+    # files (partly) not understood: their other findings stand, but the user must know
+    problems: list[SourceProblem] = field(default_factory=list)
 
 
 def check_ids(ids: Collection[str] | None, what: str) -> None:
@@ -99,4 +102,5 @@ def run_scan(
         skills=skills,
         errors=errors,
         profile_sources=sources,
+        problems=result.problems,
     )

@@ -79,8 +79,15 @@ def test_profile_ranks_hot_code_first(project: Path) -> None:
     # other.py never ran: it ranks below every profiled finding
     assert opps[-1]["estimated_savings"] == 0
     assert any(h["function"] == "slow" for h in doc["hot_functions"])
-    text = megawatt("scan", str(project), "--profile", str(prof), "--no-cache", *SEL, cwd=project)
+    text = megawatt("scan", str(project), "--profile", str(prof), "--format", "full",
+                    "--no-cache", *SEL, cwd=project)  # fmt: skip
     assert "Hot functions" in text.stdout and "slow" in text.stdout
+    assert "saves" in text.stdout.splitlines()[-4].split()  # the ranking figure's header
+    # piped: the hot functions and the savings on `path:line` lines too
+    lines = megawatt("scan", str(project), "--profile", str(prof), "--no-cache", *SEL,
+                     cwd=project).stdout.splitlines()  # fmt: skip
+    assert any(line.startswith("app.py:2: hot: slow ") for line in lines), lines
+    assert lines[-3].startswith("app.py:5:") and lines[-3].endswith("%)"), lines
 
 
 def test_sarif_is_well_formed(project: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from megawatt.cli.render import error, note
+from megawatt.cli.render import error, note, plural
 
 EXIT_OK, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 
@@ -59,6 +59,7 @@ def fix(
     elif line is not None or skill is not None or fresh:
         raise click.UsageError("--line, --skill and --fresh go with --ai")
     from megawatt.analyzers.files import discover
+    from megawatt.cli.scan_text import shown_path
     from megawatt.config import find_project_root, load_settings
     from megawatt.errors import MegawattError
     from megawatt.fixes.fixall import fix_source
@@ -89,10 +90,19 @@ def fix(
             errors.append(str(path))
             continue
         outcome = fix_source(str(path), source, skills, sel, ign, unsafe)
+        shown = shown_path(str(path))
+        if outcome.original_problem is not None:
+            p = outcome.original_problem
+            error(
+                f"{shown}:{p.line}:{p.column}: no fix attempted: the file is not valid Python "
+                f"as it is ({p.label}: {p.message})"
+            )
+            errors.append(str(path))
+            continue
         if not outcome.changed:
             continue
         if outcome.problem:
-            error(f"{path}: not fixed: the result {outcome.problem}")
+            error(f"{shown}: not fixed: the result {outcome.problem}")
             errors.append(str(path))
             continue
         fixes += len(outcome.applied)
@@ -100,17 +110,17 @@ def fix(
         if mode == "write":
             path.write_bytes(outcome.after)
             for a in outcome.applied:
-                note(f"{path}:{a.line}: {a.title}")
+                note(f"{shown}:{a.line}: {a.title}")
         else:
             diff = difflib.unified_diff(
                 outcome.before.decode("utf-8", "replace").splitlines(keepends=True),
                 outcome.after.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile=f"a/{path}",
-                tofile=f"b/{path}",
+                fromfile=f"a/{shown}",
+                tofile=f"b/{shown}",
             )
             click.echo("".join(diff), nl=False)
     verb = "applied" if mode == "write" else "would apply"
-    note(f"{verb} {fixes} fix(es) in {fixed_files} file(s)")
+    note(f"{verb} {plural(fixes, 'fix', 'fixes')} in {plural(fixed_files, 'file')}")
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PENDING if mode == "diff" and fixes else EXIT_OK)

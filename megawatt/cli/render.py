@@ -31,6 +31,11 @@ def human_weight(value: float, unit: str) -> str:
     return f"{value * 1e6:.0f} µs"
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 file`, `3 files`, `2 opportunities`: the count and the word that agrees with it."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def percent(share: float) -> str:
     return f"{share * 100:.1f}%"
 

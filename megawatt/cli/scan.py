@@ -1,15 +1,18 @@
-"""`megawatt scan`: ranked opportunities in files and folders, as a table, JSON or SARIF."""
+"""`megawatt scan`: ranked opportunities in files and folders, as text, JSON or SARIF."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from megawatt.cli.render import error, note, percent, table, warning
+from megawatt.cli.render import error, is_terminal, note, plural, warning
+
+if TYPE_CHECKING:
+    from megawatt.scanner import ScanReport
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -33,13 +36,17 @@ def _ids(value: str | None) -> list[str] | None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(["text", "full", "concise", "json", "sarif"]),
     default="text",
     show_default=True,
+    help="text: `full` on a terminal, `concise` otherwise; full: a table fitted to the width "
+    "(COLUMNS or the terminal's); concise: `path:line:col: skill-id message` lines.",
 )
 @click.option("--select", help="Only these skill ids (comma-separated).")
 @click.option("--ignore", help="Not these skill ids (comma-separated).")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many (text only).")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Show at most this many (text formats only)."
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option(
     "--cache-dir",
@@ -90,12 +97,12 @@ def scan(
     base = (root or find_project_root(targets[0])).resolve()
     folder = cache_dir or default_cache_dir()
     if clear_cache:
-        note(f"removed {clear(folder)} cache file(s) from {folder}")
+        note(f"removed {plural(clear(folder), 'cache file')} from {folder}")
     try:
         settings, warnings = load_settings(base)
         for w in warnings:
             warning(w)
-        with _progress(fmt == "text") as progress:
+        with _progress(fmt in ("text", "full", "concise")) as progress:
             report = run_scan(
                 targets, base, settings, list(profiles), _ids(select), _ids(ignore) or (),
                 None if no_cache else folder, jobs, progress, use_profile=not no_profile,
@@ -111,62 +118,37 @@ def scan(
             doc = scan_json(
                 report.opportunities, report.hot_functions,
                 {"files": report.files, "lines": report.lines, "profiles": report.profile_sources},
+                report.problems,
             )  # fmt: skip
             click.echo(json.dumps(doc, indent=2), file=out)
         elif fmt == "sarif":
-            click.echo(
-                json.dumps(sarif(report.opportunities, report.skills, base), indent=2), file=out
-            )
+            doc = sarif(report.opportunities, report.skills, base, report.problems)
+            click.echo(json.dumps(doc, indent=2), file=out)
         else:
-            _text(report, base, limit)
+            _text(report, fmt, limit, out)
     finally:
         if out:
             out.close()
     if report.errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if report.opportunities else EXIT_CLEAN)
+    # a file that is not valid Python was not (fully) analysed: never report it as clean
+    sys.exit(EXIT_FINDINGS if report.opportunities or report.problems else EXIT_CLEAN)
 
 
-def _rel(path: str, root: Path) -> str:
-    try:
-        rel = os.path.relpath(path, root)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
+def _text(report: ScanReport, fmt: str, limit: int | None, out: IO[str] | None) -> None:
+    from megawatt.cli import scan_text
+    from megawatt.cli.layout import terminal_width
 
-
-def _text(report, root: Path, limit: int | None) -> None:  # type: ignore[no-untyped-def]
-    if report.hot_functions:
-        rows = [
-            [percent(h.total_share), percent(h.self_share), h.function,
-             f"{_rel(h.workspace_path or h.path, root)}:{h.workspace_line or h.line}"]
-            for h in report.hot_functions[:10]
-        ]  # fmt: skip
-        table(["total", "self", "function", "where"], rows, title="Hot functions", right=(0, 1))
-        click.echo()
     shown = report.opportunities[:limit] if limit else report.opportunities
-    profiled = any(o.function_share is not None for o in shown)
-    rows = []
-    for o in shown:
-        f = o.finding
-        where = f"{_rel(f.path, root)}:{f.span.line}:{f.span.column + 1}"
-        figure = (
-            f"{o.estimated_savings * 100:.1f}%" if profiled and o.estimated_savings > 0
-            else ("-" if profiled else f"{o.score:.2f}")
-        )  # fmt: skip
-        rows.append([figure, f.skill, where, f.function or "<module>", f.message])
-    head = "saves" if profiled else "score"
-    if rows:
-        table([head, "skill", "where", "function", "message"], rows,
-              title="Opportunities, best first", right=(0,))  # fmt: skip
-    more = len(report.opportunities) - len(shown)
-    summary = (
-        f"{len(report.opportunities)} opportunities in {report.files} files "
-        f"({report.lines:,} lines) in {report.seconds:.2f} s"
-        + (f", {report.cached} from cache" if report.cached else "")
-        + (f"; {more} more not shown" if more > 0 else "")
-    )
-    note(summary)
+    terminal = out is None and is_terminal()
+    if fmt == "concise" or (fmt == "text" and not terminal):
+        scan_text.concise(report, shown, out)
+    else:
+        scan_text.full(report, shown, terminal_width(), terminal, out)
+    # after the report, next to the summary: the last lines a terminal shows
+    for p in report.problems:
+        note(scan_text.problem_line(p))
+    note(scan_text.summary(report, len(shown)))
 
 
 class _progress:
