@@ -75,7 +75,7 @@ def show(
     Several files of one unit are merged. The format of each file is recognised by its content.
     """
     from megawatt.model import FunctionKind
-    from megawatt.profiles.locate import SourceIndex, locate
+    from megawatt.profiles.locate import SourceIndex, place
     from megawatt.profiles.project import load_project_profile
 
     try:
@@ -101,11 +101,13 @@ def show(
     kinds = None if show_all else (FunctionKind.USER, FunctionKind.LIBRARY)
     index = SourceIndex()
     ids = prof.ranked(sort, kinds)[: top_n or settings.top]  # type: ignore[arg-type]
-    hot = []
+    hot: list[HotFunction] = []
+    names: list[str | None] = []  # the qualified name in today's source, where it is found
     for fid in ids:
         h = prof.hot_function(int(fid))
-        found = locate(prof, int(fid), index)
+        found = place(prof, int(fid), index)
         hot.append(replace(h, workspace_line=found.line) if found else h)
+        names.append(found.qualname if found else None)
     if fmt == "json":
         doc = {
             "unit": prof.unit,
@@ -126,8 +128,9 @@ def show(
                     "kind": h.kind.label,
                     "workspace_path": h.workspace_path,
                     "workspace_line": h.workspace_line,
+                    "workspace_function": name,
                 }
-                for h in hot
+                for h, name in zip(hot, names, strict=True)
             ],
         }
         click.echo(json.dumps(doc, indent=2))
@@ -149,10 +152,10 @@ def show(
                 percent(h.self_share),
                 percent(h.total_share),
                 human_count(h.calls),
-                h.function,
+                name or h.function,
                 _where(h, base),
             ]
-            for h in hot
+            for h, name in zip(hot, names, strict=True)
         ]
         table(["self", "total", "calls", "function", "where"], rows, title=title, right=(0, 1, 2))
     sys.exit(EXIT_ERROR if result.errors else EXIT_OK)

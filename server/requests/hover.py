@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from lsprotocol import types as T
 
+from megawatt.profiles.locate import SourceIndex, place
+from megawatt.profiles.profile import Profile
 from megawatt.server.diagnostics import hot_message
 from megawatt.server.server import MegawattServer, guarded
 from megawatt.server.session import FolderState, HotSpot, age
 from megawatt.skills import load_skills
 
 
-def hot_markdown(folder: FolderState, h: HotSpot) -> str:
-    prof = folder.profile
+class _Sources(SourceIndex):
+    """Workspace files as the editor has them: an open document's text over the file's."""
+
+    def __init__(self, buffers: Mapping[str, bytes]) -> None:
+        super().__init__()
+        self.buffers = buffers
+
+    def source(self, path: str) -> bytes | None:
+        buffered = self.buffers.get(path)
+        return buffered if buffered is not None else super().source(path)
+
+
+def hot_markdown(
+    folder: FolderState,
+    h: HotSpot,
+    profile: Profile | None = None,
+    buffers: Mapping[str, bytes] | None = None,
+) -> str:
+    """`profile` is the one `h` was matched in (its ids index it), the folder's by default."""
+    prof = profile or folder.profile
     assert prof is not None
     lines = [f"**{h.definition.qualname}** — {hot_message(h)}", ""]
+    sources = _Sources(buffers or {})
 
     def name(fid: int) -> str:
-        return prof.names[fid]
+        # profilers such as cProfile record bare names (`parse`: which one?); today's source
+        # says whose it is
+        found = place(prof, fid, sources)
+        return found.qualname if found else prof.names[fid]
 
     callers = prof.callers(h.fid)[:5]
     callees = prof.callees(h.fid)[:5]
@@ -43,9 +69,10 @@ def register(server: MegawattServer) -> None:
         line = params.position.line + 1
         folder = ls.folder_for(state.path)
         parts: list[str] = []
+        buffers = {d.path: d.source for d in ls.session.documents.values()}
         for h in analysis.hot:
             if h.definition.name_line == line or h.definition.line == line:
-                parts.append(hot_markdown(folder, h))
+                parts.append(hot_markdown(folder, h, analysis.profile, buffers))
         skills = load_skills(folder.root)
         for o in analysis.opportunities:
             span = o.finding.span
