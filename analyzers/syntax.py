@@ -48,8 +48,12 @@ def decode_problem(path: str, source: bytes) -> SourceProblem | None:
         return None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError as err:  # an unknown encoding on the coding line, or a BOM contradicting it
-        return SourceProblem(path, err.lineno or 1, 1, str(err.msg), ENCODING)
+    except SyntaxError as err:
+        # an unknown encoding on the coding line, a BOM contradicting it, or undecodable bytes
+        # in the first two lines (where a coding line would be): the byte is the better answer
+        encoding, declared = "utf-8", err
+    else:
+        declared = None
     try:
         source.decode(encoding)
     except UnicodeDecodeError as err:
@@ -60,6 +64,8 @@ def decode_problem(path: str, source: bytes) -> SourceProblem | None:
         else:
             message = f"not {encoding}, the encoding its coding line declares ({what})"
         return SourceProblem(path, line, column, message, ENCODING)
+    if declared is not None:
+        return SourceProblem(path, declared.lineno or 1, 1, str(declared.msg), ENCODING)
     return None
 
 
