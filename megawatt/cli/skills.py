@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from megawatt.cli.render import error, table
+from megawatt.cli.layout import Column, layout, terminal_width
+from megawatt.cli.render import error, is_terminal
 
 
 @click.group()
@@ -35,7 +36,11 @@ def list_(root: Path | None) -> None:
          s.meta.description.split(". ")[0]]
         for s in sorted(found.skills.values(), key=lambda s: s.id)
     ]  # fmt: skip
-    table(["skill", "gain", "auto-fix", "origin", "what"], rows, right=(1,))
+    columns = [Column("skill", style={"fg": "cyan"}), Column("gain", right=True),
+               Column("auto-fix"), Column("origin"), Column("what", wrap=True)]  # fmt: skip
+    color = is_terminal()
+    for line in layout(columns, rows, terminal_width(), color):
+        click.echo(line, color=color)
     sys.exit(2 if found.errors else 0)
 
 
