@@ -144,3 +144,23 @@ def test_summary_counts_agree_with_their_nouns(tmp_path: Path) -> None:
     assert "would apply 1 fix in 1 file" in fix.stderr, fix.stderr
     fix = megawatt("fix", ".", cwd=tmp_path)
     assert "would apply 2 fixes in 2 files" in fix.stderr, fix.stderr
+
+
+def test_skills_list_keeps_ids_whole_on_a_narrow_terminal(tmp_path: Path) -> None:
+    listed = megawatt("skills", "list", "--root", str(tmp_path))
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[1:] if not line.startswith(" ")]
+    assert "list-membership-in-loop" in ids and len(ids) >= 10
+    screen = on_terminal("skills", "list", "--root", str(tmp_path), columns=50, cwd=tmp_path)
+    assert screen.returncode == 0, screen.stderr
+    assert all(len(line) <= 50 for line in screen.lines), screen.text
+    heads = [line.split()[0] for line in screen.lines[1:] if not line.startswith(" ")]
+    assert heads == ids
+
+
+def test_output_file_gets_the_text_report(project: Path) -> None:
+    found = _expected(project)
+    proc = megawatt("scan", "--no-cache", "-o", "report.txt", cwd=project)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout == ""
+    lines = (project / "report.txt").read_text().splitlines()
+    assert lines == [f"{_where(o)}: {o['skill']} {o['message']}" for o in found]

@@ -41,9 +41,9 @@ def use_color() -> bool:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    lines = textwrap.wrap(
-        text, max(width, 1), break_long_words=False, break_on_hyphens=False
-    )  # a word longer than the width overflows whole rather than split
+    # at spaces only (`list-membership-in-loop` in a message stays whole); a word longer than
+    # the whole line is cut, as the terminal would cut it anyway
+    lines = textwrap.wrap(text, max(width, 1), break_on_hyphens=False)
     return lines or [""]
 
 
@@ -137,8 +137,9 @@ def _stacked(
         used += GAP + widths[aligned]
         aligned += 1
     aligned = max(aligned, 1)
-    # the first column (the figure) is the gutter: continuation lines start right of it
-    indent = widths[0] + GAP
+    # the first column (a figure) is the gutter: continuation lines start right of it, unless
+    # it is so wide that the message would be left a sliver
+    indent = widths[0] + GAP if widths[0] + GAP <= width // 3 else 2 * GAP
 
     def head(cells: Sequence[str], header: bool) -> list[str]:
         lines: list[str] = []
