@@ -81,10 +81,44 @@ def _json(source: str, data: bytes) -> Any:
     except RecursionError:
         return _json_deep(source, data)
     except json.JSONDecodeError as err:
-        tail = " (the file looks truncated)" if err.pos >= len(data.rstrip()) - 1 else ""
-        raise ProfileFormatError(
-            source, f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}{tail}"
-        ) from None
+        raise json_error(source, err) from None
+
+
+_CONTROL_NAMES = {
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\x00": "a NUL byte",
+}
+
+
+def json_error(source: str, err: json.JSONDecodeError, what: str = "JSON") -> ProfileFormatError:
+    """What is wrong with a JSON document and where: line, column and the text around it.
+
+    The file is said to be truncated only when nothing but blanks (or the zero bytes a writer
+    that died leaves in a preallocated file) follows the point where reading stopped.
+    """
+    doc, pos = err.doc, err.pos
+    reason = err.msg.removesuffix(" at")
+    if err.msg.startswith("Invalid control character"):
+        char = doc[pos] if pos < len(doc) else ""
+        named = _CONTROL_NAMES.get(char, f"U+{ord(char):04X}" if char else "a control character")
+        reason = f"{named} inside a string (JSON needs it escaped)"
+    elif err.msg.startswith("Extra data"):
+        reason = "more data after the end of the JSON document"
+    where = f"invalid {what} at line {err.lineno}, column {err.colno}"
+    cut = " (was the profiler still writing it?)"
+    if err.msg.startswith("Unterminated string"):
+        return ProfileFormatError(
+            source, f"{where}: a string starts there and the file ends inside it, so it looks "
+            f"truncated{cut}"
+        )  # fmt: skip
+    if not doc[pos:].strip(" \t\r\n\x00"):
+        return ProfileFormatError(
+            source, f"{where}: {reason}, but the file ends there, so it looks truncated{cut}"
+        )
+    near = doc[max(0, pos - 30) : pos + 30]
+    return ProfileFormatError(source, f"{where}: {reason} (near {near!r})")
 
 
 def _json_deep(source: str, data: bytes) -> Any:
@@ -179,21 +213,27 @@ def sniff(source: str, data: bytes) -> tuple[str, Any]:
         raise UnknownProfileFormat(source, "a JSON list is not a profile format Megawatt knows")
     # pprof is a protobuf Profile message: its first field is sample_type (1) or sample (2),
     # both length-delimited, so the first byte is 0x0a or 0x12 (and the rest is binary).
-    pprof_start = data[:1] in (b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x32")
+    # Text is never pprof: its field tags and lengths are control bytes (a text file starting
+    # with '"' or '*' only looks like one by its first byte).
     text = _is_text(data)
-    if pprof_start and not text:
+    if not text and data[:1] in (b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x2a", b"\x32"):
         return "pprof", None
     if text and _looks_like_collapsed(data):
         return "collapsed", None
-    if pprof_start:
-        return "pprof", None
-    try:
-        text = data[:200].decode("utf-8")
-        hint = f"it starts with {text.splitlines()[0][:60]!r}" if text.strip() else "it is blank"
-    except UnicodeDecodeError:
+    raise UnknownProfileFormat(source, _not_a_profile(source, data, text))
+
+
+def _not_a_profile(source: str, data: bytes, text: bool) -> str:
+    head = data[:200].decode("utf-8", errors="replace")
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    if not text:
         hint = f"it starts with bytes {data[:8].hex(' ')}"
-    raise UnknownProfileFormat(
-        source,
+    else:
+        hint = f"it starts with {first[:60]!r}" if first else "it is blank"
+    message = (
         "not a profile Megawatt can read (cProfile/pstats, speedscope, collapsed stacks, "
-        f"pyinstrument JSON, Scalene JSON or pprof); {hint}",
+        f"pyinstrument JSON, Scalene JSON or pprof); {hint}"
     )
+    if text and source.endswith((".py", ".pyw")):
+        message += f"; to profile this program: megawatt profile run -- python {source}"
+    return message

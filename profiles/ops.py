@@ -60,11 +60,23 @@ def merge(profiles: Sequence[Profile]) -> Profile:
     return b.build(total_weight=sum(p.total_weight for p in profiles))
 
 
+# What a function is matched by across two profiles: its path and its name. By default both as
+# recorded; `profiles.compare` keys them by path within each profile's project instead, so two
+# checkouts of one project pair up.
+Key = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionDelta:
-    path: str
+    path: str  # as matched (the after profile's key, for a function in both)
     function: str
     line: int
+    in_before: bool
+    in_after: bool
+    before_self: float  # weights in each profile's unit
+    after_self: float
+    before_total: float
+    after_total: float
     before_self_share: float
     after_self_share: float
     before_total_share: float
@@ -78,60 +90,111 @@ class FunctionDelta:
     def total_change(self) -> float:
         return self.after_total_share - self.before_total_share
 
+    @property
+    def time_change(self) -> float:
+        return self.after_total - self.before_total
 
-def diff(before: Profile, after: Profile) -> list[FunctionDelta]:
-    """Per function, its share before and after; largest change in inclusive share first.
 
-    Shares, not absolute weights, are compared so that runs of different lengths or sampling
-    rates are comparable. A function is matched by path, name and first line, then by path and
-    name alone (it moved), so an edit above it does not split it in two.
+@dataclass(frozen=True, slots=True)
+class Diff:
+    before: Profile
+    after: Profile
+    functions: list[FunctionDelta]
+
+    @property
+    def comparable(self) -> bool:
+        """Whether weights compare directly (one unit), not only shares."""
+        return self.before.unit == self.after.unit
+
+
+def diff(
+    before: Profile,
+    after: Profile,
+    before_keys: Sequence[Key] | None = None,
+    after_keys: Sequence[Key] | None = None,
+) -> Diff:
+    """Per function, its time and share before and after; the largest change first.
+
+    With one unit the change in inclusive time ranks (after a speed-up, a function that did not
+    change keeps its time while its share grows); across units only shares compare. A function is
+    matched by key and first line, then by key alone (it moved), so an edit above it does not
+    split it in two.
     """
-
-    def keyed(p: Profile) -> tuple[dict[tuple[str, str, int], int], dict[tuple[str, str], int]]:
-        exact: dict[tuple[str, str, int], int] = {}
-        loose: dict[tuple[str, str], int] = {}
-        for f in range(len(p)):
-            exact[p.key(f)] = f
-            loose.setdefault((p.paths[f], p.names[f]), f)
-        return exact, loose
-
-    b_exact, _ = keyed(before)
-    a_exact, a_loose = keyed(after)
+    b_keys = list(before_keys) if before_keys is not None else _recorded(before)
+    a_keys = list(after_keys) if after_keys is not None else _recorded(after)
+    a_exact: dict[tuple[str, str, int], int] = {}
+    a_loose: dict[Key, int] = {}
+    a_short: dict[Key, list[int]] = {}
+    for f, key in enumerate(a_keys):
+        a_exact.setdefault((*key, int(after.first_lines[f])), f)
+        a_loose.setdefault(key, f)
+        a_short.setdefault(_short(key), []).append(f)
     pairs: list[tuple[int | None, int | None]] = []
     matched_after: set[int] = set()
-    for key, bf in b_exact.items():
-        af = a_exact.get(key)
+    unmatched: list[int] = []
+    for bf, key in enumerate(b_keys):
+        af = a_exact.get((*key, int(before.first_lines[bf])))
         if af is None or af in matched_after:
-            af = a_loose.get((key[0], key[1]))
+            af = a_loose.get(key)
             if af in matched_after:
                 af = None
+        if af is None:
+            unmatched.append(bf)
+            continue
+        matched_after.add(af)
+        pairs.append((bf, af))
+    # one side named by its source (`parse.<locals>.<genexpr>`), the other as recorded
+    # (`<genexpr>`, where the file is gone): the last part of the name, when only one fits
+    for bf in unmatched:
+        free = [f for f in a_short.get(_short(b_keys[bf]), []) if f not in matched_after]
+        af = free[0] if len(free) == 1 else None
         if af is not None:
             matched_after.add(af)
         pairs.append((bf, af))
-    pairs.extend((None, af) for af in a_exact.values() if af not in matched_after)
+    pairs.extend((None, af) for af in range(len(after)) if af not in matched_after)
 
     out: list[FunctionDelta] = []
     for bf, af in pairs:
-        ref, fid = (after, af) if af is not None else (before, bf)
-        assert fid is not None
-        out.append(
-            FunctionDelta(
-                path=ref.paths[fid],
-                function=ref.names[fid],
-                line=int(ref.first_lines[fid]),
-                before_self_share=before.share(float(before.self_weight[bf]))
-                if bf is not None
-                else 0.0,
-                after_self_share=after.share(float(after.self_weight[af]))
-                if af is not None
-                else 0.0,
-                before_total_share=before.share(float(before.total_weight_of[bf]))
-                if bf is not None
-                else 0.0,
-                after_total_share=after.share(float(after.total_weight_of[af]))
-                if af is not None
-                else 0.0,
-            )
-        )
-    out.sort(key=lambda d: (-abs(d.total_change), -abs(d.self_change), d.path, d.function))
-    return out
+        key = a_keys[af] if af is not None else b_keys[bf]  # type: ignore[index]  # one is set
+        out.append(_delta(before, after, bf, af, key))
+    if before.unit == after.unit:
+        out.sort(key=lambda d: (-abs(d.time_change), -abs(d.total_change), d.path, d.function))
+    else:
+        out.sort(key=lambda d: (-abs(d.total_change), -abs(d.self_change), d.path, d.function))
+    return Diff(before, after, out)
+
+
+def _short(key: Key) -> Key:
+    return key[0], key[1].rsplit(".", 1)[-1]
+
+
+def _recorded(p: Profile) -> list[Key]:
+    return [(p.paths[f], p.names[f]) for f in range(len(p))]
+
+
+def _delta(
+    before: Profile, after: Profile, bf: int | None, af: int | None, key: Key
+) -> FunctionDelta:
+    ref, fid = (after, af) if af is not None else (before, bf)
+    assert fid is not None
+
+    def weights(p: Profile, f: int | None) -> tuple[float, float]:
+        return (0.0, 0.0) if f is None else (float(p.self_weight[f]), float(p.total_weight_of[f]))
+
+    b_self, b_total = weights(before, bf)
+    a_self, a_total = weights(after, af)
+    return FunctionDelta(
+        path=key[0],
+        function=key[1],
+        line=int(ref.first_lines[fid]),
+        in_before=bf is not None,
+        in_after=af is not None,
+        before_self=b_self,
+        after_self=a_self,
+        before_total=b_total,
+        after_total=a_total,
+        before_self_share=before.share(b_self),
+        after_self_share=after.share(a_self),
+        before_total_share=before.share(b_total),
+        after_total_share=after.share(a_total),
+    )

@@ -27,6 +27,7 @@ from megawatt.errors import ProfileFormatError
 from megawatt.model import FunctionKind
 from megawatt.profiles.base import expect_dict, expect_list, require
 from megawatt.profiles.builder import ProfileBuilder
+from megawatt.profiles.detect import json_error
 from megawatt.profiles.profile import Profile, Unit
 
 format = "speedscope"
@@ -366,10 +367,7 @@ def _parse(source: str, data: bytes) -> Any:
     except UnicodeDecodeError:
         raise ProfileFormatError(source, "speedscope JSON is not valid UTF-8") from None
     except json.JSONDecodeError as err:
-        raise ProfileFormatError(
-            source,
-            f"invalid JSON (a speedscope profile) at line {err.lineno}, column {err.colno}: {err.msg}",
-        ) from None
+        raise json_error(source, err, "JSON (a speedscope profile)") from None
 
 
 def load(source: str, data: bytes, parsed: Any = None) -> Profile:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,8 +160,74 @@ def test_invalid_config_is_an_error_not_a_traceback(tmp_path: Path, shop_pstats:
 def test_diff_command(shop_pstats: Path) -> None:
     proc = megawatt("profile", "diff", str(shop_pstats), str(shop_pstats), "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    rows = json.loads(proc.stdout)
+    doc = json.loads(proc.stdout)
+    assert doc["before"]["total"] == doc["after"]["total"] > 0
+    rows = doc["functions"]
     assert rows and all(abs(r["total_change"]) < 1e-12 for r in rows)
+    assert all(r["before_total"] == r["after_total"] and r["in_before"] for r in rows)
+
+
+SLOW_JOB = (
+    "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n\n"
+    "def other():\n    return sum(i * i for i in range(300_000))\n\n\nfib(23)\nother()\n"
+)
+FIXED_JOB = "import functools\n\n\n" + SLOW_JOB.replace("def fib", "@functools.cache\ndef fib")
+
+
+def _checkout(root: Path, source: str) -> Path:
+    """A project with its job recorded by `megawatt profile run` (by absolute path)."""
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (root / "job.py").write_text(source)
+    rec = megawatt("profile", "run", "--", sys.executable, str(root / "job.py"), cwd=root)
+    assert rec.returncode == 0, rec.stderr
+    (profile,) = (root / ".megawatt" / "profiles").iterdir()
+    return profile
+
+
+def _rows(proc: subprocess.CompletedProcess[str]) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    assert proc.returncode == 0, proc.stderr
+    rows: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for r in json.loads(proc.stdout)["functions"]:
+        rows.setdefault(r["function"], []).append(r)
+    return rows
+
+
+def test_diff_pairs_two_checkouts_and_shows_time_before_and_after(tmp_path: Path) -> None:
+    before = _checkout(tmp_path / "a" / "proj", SLOW_JOB)
+    after = _checkout(tmp_path / "b" / "proj-2", FIXED_JOB)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    args = ["profile", "diff", str(before), str(after), "--top", "100"]
+    rows = _rows(megawatt(*args, "--format", "json", cwd=elsewhere))
+    for name in ("fib", "other", "other.<locals>.<genexpr>"):
+        (row,) = rows[name]  # one row, found in both checkouts
+        assert row["in_before"] and row["in_after"] and row["path"] == "job.py", row
+        assert row["before_total"] > 0 and row["after_total"] > 0
+    # the speed-up shows as time: fib's fall, not other's rising share, is the change
+    (fib,) = rows["fib"]
+    assert fib["before_total"] > 100 * fib["after_total"]
+    text = megawatt(*args, cwd=elsewhere)
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("before ") and " in all: -" in lines[0], lines[0]
+    assert lines[1].split()[:4] == ["before", "after", "change", "share"]
+    assert lines[2].split()[-2:] == ["fib", "job.py:4"], lines[2]  # its decorator's line
+
+
+def test_diff_map_pairs_a_checkout_that_is_gone(tmp_path: Path) -> None:
+    old = tmp_path / "old" / "proj"
+    before = _checkout(old, SLOW_JOB)
+    after = _checkout(tmp_path / "new" / "proj", FIXED_JOB)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    kept = elsewhere / "before.pstats"
+    kept.write_bytes(before.read_bytes())
+    shutil.rmtree(old)
+    args = ["profile", "diff", str(kept), str(after), "--format", "json", "--top", "100"]
+    unmatched = _rows(megawatt(*args, cwd=elsewhere))["fib"]
+    assert sorted((r["in_before"], r["in_after"]) for r in unmatched) == [(0, 1), (1, 0)]
+    (fib,) = _rows(megawatt(*args, "--map", f"{old}={after.parents[2]}", cwd=elsewhere))["fib"]
+    assert fib["in_before"] and fib["in_after"] and fib["path"] == "job.py"
 
 
 def test_profile_taken_before_an_edit_lands_on_todays_function(tmp_path: Path) -> None:
@@ -180,3 +247,52 @@ def test_profile_taken_before_an_edit_lands_on_todays_function(tmp_path: Path) -
     assert fib["line"] == 1  # as recorded
     assert fib["workspace_line"] == 7  # where it is now
     assert fib["workspace_path"] == str(script.resolve())
+
+
+def test_python_source_is_not_a_profile(tmp_path: Path) -> None:
+    # a docstring's first byte is 0x22, which a pprof protobuf can start with too
+    module = tmp_path / "mod.py"
+    module.write_text('"""A module."""\n\nimport os\n\nprint(os.sep)\n')
+    proc = megawatt("profile", str(module))
+    assert proc.returncode == 2
+    assert f"{module}: not a profile Megawatt can read" in proc.stderr
+    assert 'it starts with \'"""A module."""\'' in proc.stderr
+    assert "pprof protobuf" not in proc.stderr
+    assert f"megawatt profile run -- python {module}" in proc.stderr
+
+
+def test_invalid_json_says_what_and_where_and_truncated_only_when_it_is(
+    tmp_path: Path, shop_pstats: Path
+) -> None:
+    rec = megawatt(
+        "profile", "run", "--profiler", "py-spy", "--output-dir", str(tmp_path / "rec"), "--",
+        sys.executable, str(EXAMPLE), "300",
+    )  # fmt: skip
+    assert rec.returncode == 0, rec.stderr
+    (real,) = (tmp_path / "rec").iterdir()
+    data = real.read_bytes()
+    # a raw line break inside a frame's name, as a hand edit or a broken writer leaves it
+    name = data.index(b'"name":"') + len(b'"name":"') + 2
+    broken = tmp_path / "control.json"
+    broken.write_bytes(data[:name] + b"\n" + data[name:])
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(data[: len(data) // 2])
+    proc = megawatt("profile", str(broken), str(cut), str(shop_pstats))
+    assert proc.returncode == 2
+    control = next(ln for ln in proc.stderr.splitlines() if str(broken) in ln)
+    assert "at line 1, column" in control and "a line break inside a string" in control, control
+    assert "truncated" not in control and "Invalid control character at" not in control
+    truncated = next(ln for ln in proc.stderr.splitlines() if str(cut) in ln)
+    assert "at line 1, column" in truncated and "looks truncated" in truncated, truncated
+
+
+def test_stacks_without_file_names_say_that_all_shows_them(tmp_path: Path) -> None:
+    # perf's stackcollapse writes bare function names
+    folded = tmp_path / "perf.folded"
+    folded.write_text("main;parse;lex 30\nmain;parse 10\nmain;render 5\n")
+    proc = megawatt("profile", str(folded))
+    assert proc.returncode == 0, proc.stderr
+    assert "3 without a file name" in proc.stderr and "`--all` shows them" in proc.stderr
+    assert len(proc.stdout.splitlines()) == 1  # the title, no empty table
+    shown = megawatt("profile", str(folded), "--all")
+    assert "lex" in shown.stdout and "--all" not in shown.stderr

@@ -78,9 +78,14 @@ def test_diff_before_after(tmp_path: Path) -> None:
         "fib(24)\nother()\n"
     )
     run([sys.executable, "-m", "cProfile", "-o", str(after), str(script)])
-    deltas = {d.function: d for d in diff(load(before), load(after)) if d.path.endswith(".py")}
+    result = diff(load(before), load(after))
+    deltas = {d.function: d for d in result.functions if d.path.endswith(".py")}
     assert deltas["fib"].before_total_share > 0.25
     assert deltas["fib"].total_change < -0.2
     assert deltas["other"].total_change > 0.2
     # only one row per function although fib's first line moved
-    assert sum(1 for d in diff(load(before), load(after)) if d.function == "fib") == 1
+    assert sum(1 for d in result.functions if d.function == "fib") == 1
+    assert deltas["fib"].in_before and deltas["fib"].in_after
+    # one unit: times compare, and fib's fall is the largest change
+    assert result.comparable and result.functions[0].time_change < 0
+    assert deltas["fib"].before_total > 100 * deltas["fib"].after_total

@@ -101,6 +101,8 @@ def show(
     kinds = None if show_all else (FunctionKind.USER, FunctionKind.LIBRARY)
     index = SourceIndex()
     ids = prof.ranked(sort, kinds)[: top_n or settings.top]  # type: ignore[arg-type]
+    if not len(ids) and kinds is not None:
+        _say_what_is_hidden(prof, sort)
     hot: list[HotFunction] = []
     names: list[str | None] = []  # the qualified name in today's source, where it is found
     for fid in ids:
@@ -157,8 +159,33 @@ def show(
             ]
             for h, name in zip(hot, names, strict=True)
         ]
-        table(["self", "total", "calls", "function", "where"], rows, title=title, right=(0, 1, 2))
+        if rows:
+            table(["self", "total", "calls", "function", "where"], rows, title=title,
+                  right=(0, 1, 2))  # fmt: skip
+        else:
+            click.echo(title)
     sys.exit(EXIT_ERROR if result.errors else EXIT_OK)
+
+
+def _say_what_is_hidden(prof: Any, sort: str) -> None:
+    """A profile with no Python code to show: say what it holds, and that `--all` shows it."""
+    from megawatt.model import FunctionKind
+
+    hidden = prof.ranked(sort)
+    if not len(hidden):
+        return
+    nameless = sum(1 for f in hidden if not prof.paths[int(f)])
+    counts = {k: sum(1 for f in hidden if prof.kind(int(f)) == k) for k in FunctionKind}
+    held = ", ".join(f"{n} {k.label}" for k, n in counts.items() if n)
+    why = (
+        f" ({nameless} without a file name: frames recorded without one count as native code)"
+        if nameless
+        else ""
+    )
+    note(
+        f"no Python code with a source file to show: the profile's {len(hidden)} functions are "
+        f"{held}{why}; `--all` shows them"
+    )
 
 
 @profile.command("run", context_settings={"ignore_unknown_options": True})
@@ -193,44 +220,83 @@ def run(profiler: str | None, output_dir: Path | None, command: tuple[str, ...])
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def diff_cmd(before: Path, after: Path, top_n: int, fmt: str) -> None:
-    """Compare two profiles: each function's share before and after."""
-    from megawatt.profiles import load
-    from megawatt.profiles.ops import diff
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Workspace root.")
+@click.option("--map", "maps", multiple=True, metavar="FROM=TO", help="Map a recorded path prefix.")
+def diff_cmd(
+    before: Path, after: Path, top_n: int, fmt: str, root: Path | None, maps: tuple[str, ...]
+) -> None:
+    """Compare two profiles: each function's time and share before and after.
+
+    Functions are matched by their path within each profile's project (the one its file is in,
+    else the workspace) and their name in its source, so profiles of two checkouts pair up.
+    """
+    from megawatt.profiles.compare import compare
 
     try:
-        deltas = diff(load(before), load(after))[:top_n]
-    except MegawattError as err:
+        base, settings = _project(str(root) if root else None)
+        result = compare(before, after, base, maps, settings.max_profile_bytes)
+    except (MegawattError, ValueError) as err:
         error(str(err))
         sys.exit(EXIT_ERROR)
+    b, a = result.before, result.after
+    deltas = result.functions[:top_n]
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "path": d.path,
-                        "function": d.function,
-                        "line": d.line,
-                        "before_self_share": d.before_self_share,
-                        "after_self_share": d.after_self_share,
-                        "before_total_share": d.before_total_share,
-                        "after_total_share": d.after_total_share,
-                        "total_change": d.total_change,
-                    }
-                    for d in deltas
-                ],
-                indent=2,
-            )
-        )
+        doc = {
+            "before": {"source": b.source, "unit": b.unit, "total": b.total_weight},
+            "after": {"source": a.source, "unit": a.unit, "total": a.total_weight},
+            "functions": [
+                {
+                    "path": d.path,
+                    "function": d.function,
+                    "line": d.line,
+                    "in_before": d.in_before,
+                    "in_after": d.in_after,
+                    "before_self": d.before_self,
+                    "after_self": d.after_self,
+                    "before_total": d.before_total,
+                    "after_total": d.after_total,
+                    "before_self_share": d.before_self_share,
+                    "after_self_share": d.after_self_share,
+                    "before_total_share": d.before_total_share,
+                    "after_total_share": d.after_total_share,
+                    "total_change": d.total_change,
+                }
+                for d in deltas
+            ],
+        }
+        click.echo(json.dumps(doc, indent=2))
         return
-    rows = [
-        [
-            percent(d.before_total_share),
-            percent(d.after_total_share),
-            f"{d.total_change * 100:+.1f}",
-            d.function,
-            f"{d.path}:{d.line}" if d.line else d.path,
-        ]
+    where = [f"{d.path}:{d.line}" if d.line else d.path for d in deltas]
+    shares = [
+        f"{percent(d.before_total_share) if d.in_before else '-'} → "
+        f"{percent(d.after_total_share) if d.in_after else '-'}"
         for d in deltas
     ]
-    table(["before", "after", "Δ pts", "function", "where"], rows, right=(0, 1, 2))
+    if not result.comparable:
+        title = (
+            f"before {human_weight(b.total_weight, b.unit)} {b.unit}, after "
+            f"{human_weight(a.total_weight, a.unit)} {a.unit}: different units, so only shares "
+            "compare"
+        )
+        rows = [[s, d.function, w] for d, s, w in zip(deltas, shares, where, strict=True)]
+        table(["total share", "function", "where"], rows, title=title)
+        return
+    unit = b.unit
+
+    def signed(value: float) -> str:
+        return ("+" if value > 0 else "-" if value < 0 else "±") + human_weight(abs(value), unit)
+
+    change = a.total_weight - b.total_weight
+    ratio = f" ({change / b.total_weight:+.1%})" if b.total_weight else ""
+    title = (
+        f"before {human_weight(b.total_weight, unit)}, after {human_weight(a.total_weight, unit)}"
+        f" in all{'' if unit == 'seconds' else ' samples'}: {signed(change)}{ratio}"
+    )
+    rows = [
+        [human_weight(d.before_total, unit) if d.in_before else "-",
+         human_weight(d.after_total, unit) if d.in_after else "-",
+         signed(d.time_change), s, d.function, w]
+        for d, s, w in zip(deltas, shares, where, strict=True)
+    ]  # fmt: skip
+    table(["before", "after", "change", "share", "function", "where"], rows, title=title,
+          right=(0, 1, 2, 3))  # fmt: skip
