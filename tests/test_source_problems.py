@@ -103,3 +103,13 @@ def test_fix_says_the_original_is_at_fault_and_attempts_nothing(
     ok = megawatt("fix", "--write", ".", cwd=project)
     assert "applied 2 fixes in 2 files" in ok.stderr, ok.stderr
     assert (project / "good.py").read_text() == "def g(xs):\n    return any(x for x in xs)\n"
+
+
+def test_ai_fix_is_not_asked_for_a_file_that_does_not_compile(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.megawatt.llm]\nenabled = true\n")
+    proc = megawatt("fix", "--ai", "broken.py", "--line", "2", cwd=project)
+    assert proc.returncode == 2
+    assert (
+        "error: broken.py:5:6: no AI fix attempted: the file is not valid Python as it is "
+        "(syntax error: '(' was never closed)"
+    ) in proc.stderr, proc.stderr

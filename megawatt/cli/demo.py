@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from megawatt.cli.layout import Column, layout, terminal_width
+from megawatt.cli.layout import Column, layout, terminal_width, use_color
 from megawatt.cli.render import is_terminal, note, plural
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def demo(top_n: int, keep: Path | None) -> None:
 
 def _tables(report: ScanReport) -> None:
     width = terminal_width()
-    color = is_terminal()
+    color = is_terminal() and use_color()
 
     def show(title: str, columns: list[Column], rows: list[list[str]]) -> None:
         click.echo(click.style(title, bold=True) if color else title, color=color)

@@ -28,6 +28,7 @@ def show_last_request() -> None:
 
 def fix_with_ai(path: Path, line: int, skill: str | None, mode: str, fresh: bool) -> None:
     from megawatt.analyzers.engine import analyze
+    from megawatt.analyzers.syntax import compile_problem, decode_problem
     from megawatt.fixes.ai import resolve_ai_fix
     from megawatt.tools import ToolContext
 
@@ -35,6 +36,15 @@ def fix_with_ai(path: Path, line: int, skill: str | None, mode: str, fresh: bool
         source = path.read_bytes()
     except OSError as err:
         error(f"{path}: cannot read ({err.strerror or err})")
+        sys.exit(EXIT_ERROR)
+    # the pipeline judges a candidate by compiling it: against a broken original it would blame
+    # the model, after spending a request on it
+    broken = decode_problem(str(path), source) or compile_problem(str(path), source)
+    if broken is not None:
+        error(
+            f"{path}:{broken.line}:{broken.column}: no AI fix attempted: the file is not valid "
+            f"Python as it is ({broken.label}: {broken.message})"
+        )
         sys.exit(EXIT_ERROR)
     ctx = ToolContext.for_root(_root(path))
     for problem in ctx.problems:

@@ -52,15 +52,14 @@ class _Painter:
         self.columns = columns
         self.color = color
 
-    def cell(self, i: int, text: str, width: int | None = None) -> str:
-        """`text` padded to `width` (plain length), styled as column `i` asks."""
+    def cell(self, i: int, text: str, width: int = 0, header: bool = False) -> str:
+        """`text` padded to `width` (its plain length: escape codes take no room), styled as
+        column `i` asks, or bold for a header."""
         column = self.columns[i]
-        pad = " " * max((width or 0) - len(text), 0)
-        styled = click.style(text, **column.style) if self.color and column.style else text
+        style = {"bold": True} if header else column.style
+        pad = " " * max(width - len(text), 0)
+        styled = click.style(text, **style) if self.color and style else text
         return pad + styled if column.right else styled + pad
-
-    def header(self, text: str) -> str:
-        return click.style(text, bold=True) if self.color else text
 
 
 def layout(
@@ -95,22 +94,12 @@ def _table(
     sep = " " * GAP
 
     def head_cells(cells: Sequence[str], header: bool) -> list[str]:
-        out = []
-        for i in range(fixed):
-            text = cells[i]
-            if header:
-                pad = " " * (widths[i] - len(text))
-                out.append(
-                    pad + paint.header(text) if columns[i].right else paint.header(text) + pad
-                )
-            else:
-                out.append(paint.cell(i, text, widths[i]))
-        return out
+        return [paint.cell(i, cells[i], widths[i], header) for i in range(fixed)]
 
-    lines = [
-        sep.join([*head_cells([c.header for c in columns], True),
-                  *([paint.header(columns[-1].header)] if message_width else [])]).rstrip()
-    ]  # fmt: skip
+    header = head_cells([c.header for c in columns], True)
+    if message_width:
+        header.append(paint.cell(len(columns) - 1, columns[-1].header, header=True))
+    lines = [sep.join(header).rstrip()]
     for row in rows:
         cells = head_cells(row, False)
         if message_width is None:
@@ -151,13 +140,7 @@ def _stacked(
             if i >= aligned and length + GAP + len(text) > width:
                 lines.append((" " * GAP).join(parts).rstrip())
                 parts, length = [" " * (indent - GAP)], indent - GAP
-            if header:
-                pad = " " * (pad_to - len(text))
-                parts.append(
-                    pad + paint.header(text) if columns[i].right else paint.header(text) + pad
-                )
-            else:
-                parts.append(paint.cell(i, text, pad_to))
+            parts.append(paint.cell(i, text, pad_to, header))
             length += GAP + pad_to
         lines.append((" " * GAP).join(parts).rstrip())
         return lines

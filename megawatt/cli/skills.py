@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from megawatt.cli.layout import Column, layout, terminal_width
+from megawatt.cli.layout import Column, layout, terminal_width, use_color
 from megawatt.cli.render import error, is_terminal
 
 
@@ -38,7 +38,7 @@ def list_(root: Path | None) -> None:
     ]  # fmt: skip
     columns = [Column("skill", style={"fg": "cyan"}), Column("gain", right=True),
                Column("auto-fix"), Column("origin"), Column("what", wrap=True)]  # fmt: skip
-    color = is_terminal()
+    color = is_terminal() and use_color()
     for line in layout(columns, rows, terminal_width(), color):
         click.echo(line, color=color)
     sys.exit(2 if found.errors else 0)
