@@ -336,10 +336,6 @@ def test_austin_alternative_and_full_formats() -> None:
     assert prof.total_weight == pytest.approx((10085 + 42) * 1e-6)
 
 
-AUSTIN_BIN = Path(sys.executable).parent / "austin"
-
-
-@pytest.mark.skipif(not AUSTIN_BIN.is_file(), reason="austin (austin-dist) is not installed")
 def test_real_austin(tmp_path: Path) -> None:
     out = tmp_path / "shop.austin"
     # austin recognises CPython by its binary, not by a virtualenv's symlink to it

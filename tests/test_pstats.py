@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshal
 import pstats
-import subprocess
 import sys
 from pathlib import Path
 
@@ -98,34 +97,19 @@ def test_profile_module_output_loads(tmp_path: Path) -> None:
     assert top[0].calls == 5 * 1973  # fib(15) makes 1973 calls
 
 
-PYENV = Path.home() / ".pyenv" / "versions"
-FIB = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\nfib(15)\n"
-
-
-def _other_python(version: str) -> Path:
-    found = sorted(PYENV.glob(f"{version}.*/bin/python"))
-    if not found:
-        pytest.skip(f"no Python {version} on this machine")
-    return found[-1]
-
-
-def _profile_with(python: Path, tmp_path: Path) -> Path:
-    script = tmp_path / "fib.py"
-    script.write_text(FIB)
-    out = tmp_path / "other.prof"
-    subprocess.run([str(python), "-m", "cProfile", "-o", str(out), str(script)], check=True)
-    return out
+# real recordings by other CPython versions (see the folder's README)
+OTHER_PYTHONS = Path(__file__).parent / "fixtures" / "pstats"
 
 
 @pytest.mark.parametrize("version", ["3.6", "3.12", "3.13"])
-def test_pstats_from_other_python3_versions_load(version: str, tmp_path: Path) -> None:
-    prof = load(_profile_with(_other_python(version), tmp_path))
+def test_pstats_from_other_python3_versions_load(version: str) -> None:
+    prof = load(OTHER_PYTHONS / f"fib-python{version}.pstats")
     top = prof.top(1)[0]
     assert (top.function, top.line, top.calls) == ("fib", 1, 1973)
 
 
-def test_pstats_from_python2_is_a_clear_error(tmp_path: Path) -> None:
-    out = _profile_with(_other_python("2.7"), tmp_path)
+def test_pstats_from_python2_is_a_clear_error() -> None:
+    out = OTHER_PYTHONS / "fib-python2.7.pstats"
     with pytest.raises(ProfileError) as info:
         load(out)
     assert str(out) in str(info.value) and "incompatible Python version" in str(info.value)
