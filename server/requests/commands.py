@@ -48,7 +48,9 @@ def register(server: MegawattServer) -> None:
                 'the command to profile, e.g. ["python", "-m", "myapp"]',
             )
             return None
-        token = await progress.begin(ls, f"Megawatt: profiling {' '.join(command)}")
+        token = await progress.begin(
+            ls, f"Megawatt: profiling {' '.join(command)}", percentage=None
+        )
         loop = asyncio.get_running_loop()
         try:
             rec = await loop.run_in_executor(
@@ -67,8 +69,13 @@ def register(server: MegawattServer) -> None:
                 T.ShowMessageParams(type=T.MessageType.Error, message=f"Megawatt: {err}")
             )
             return None
-        progress.end(ls, token, f"{rec.profile.name} in {rec.seconds:.1f} s")
-        await loop.run_in_executor(ls.io_pool, ls.reload_profiles)
+        # the job ends when the new figures are in use, not when the file is written: a bar that
+        # ended before them would leave the old diagnostics looking like the result
+        progress.report(ls, token, f"reading {rec.profile.name}")
+        try:
+            await loop.run_in_executor(ls.io_pool, ls.reload_profiles)
+        finally:
+            progress.end(ls, token, f"{rec.profile.name} in {rec.seconds:.1f} s")
         ls.refresh_all()
         return str(rec.profile)
 
@@ -118,9 +125,7 @@ def register(server: MegawattServer) -> None:
         out = root / ".megawatt" / "report.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(_report_markdown(report, root), encoding="utf-8")
-        progress.end(
-            ls, token, f"{len(report.opportunities)} opportunities in {report.files} files"
-        )
+        progress.end(ls, token, _found(len(report.opportunities), report.files))
         try:
             await asyncio.wait_for(
                 ls.window_show_document_async(
@@ -172,13 +177,19 @@ def register(server: MegawattServer) -> None:
         return None
 
 
+def _found(opportunities: int, files: int) -> str:
+    # not megawatt.cli.render.plural: the server does not import the CLI (and click with it)
+    found = "1 opportunity" if opportunities == 1 else f"{opportunities} opportunities"
+    return f"{found} in {'1 file' if files == 1 else f'{files} files'}"
+
+
 def _report_markdown(report, root: Path) -> str:  # type: ignore[no-untyped-def]
     import os
 
     lines = [
         "# Megawatt report",
         "",
-        f"{len(report.opportunities)} opportunities in {report.files} files.",
+        f"{_found(len(report.opportunities), report.files)}.",
         "",
     ]
     if report.hot_functions:

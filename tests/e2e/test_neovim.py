@@ -32,6 +32,7 @@ def run_nvim(
     code: str,
     tmp_path: Path,
     extra_env: dict[str, str] | None = None,
+    script: Path = SCRIPT,
 ) -> dict:  # type: ignore[type-arg]
     out = tmp_path / f"nvim-{code}.json"
     env = {
@@ -46,7 +47,7 @@ def run_nvim(
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
     proc = subprocess.run(
-        [nvim(), "--headless", "--clean", "-u", str(SCRIPT), str(file)],
+        [nvim(), "--headless", "--clean", "-u", str(script), str(file)],
         cwd=workspace, env=env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert out.exists(), (
