@@ -72,7 +72,7 @@ def run_scan(
     hot: list[HotFunction] = []
     sources: list[str] = []
     if use_profile:
-        from megawatt.profiles.locate import SourceIndex, locate
+        from megawatt.profiles.locate import SourceIndex, place
         from megawatt.profiles.project import load_project_profile
 
         loaded = load_project_profile(root, settings, list(profile_files))
@@ -85,11 +85,17 @@ def run_scan(
             src_index = SourceIndex()
             for fid in prof.ranked("total", (FunctionKind.USER,), settings.hot_threshold):
                 wp = prof.workspace_paths[fid] if prof.workspace_paths else None
-                if wp is None or wp not in scanned or prof.names[fid].startswith("<"):
+                if wp is None or wp not in scanned:
                     continue
+                # named as today's source names it (`Markdown.__call__`, not cProfile's bare
+                # `__call__`), so two methods of one name can be told apart
+                found = place(prof, int(fid), src_index)
+                if found is None and prof.names[fid].rsplit(".", 1)[-1].startswith("<"):
+                    continue  # the module's own code, or a lambda no longer in the source
                 h = prof.hot_function(int(fid))
-                found = locate(prof, int(fid), src_index)
-                hot.append(replace(h, workspace_line=found.line) if found else h)
+                hot.append(
+                    replace(h, function=found.qualname, workspace_line=found.line) if found else h
+                )
     defs = {r.path: r.functions for r in result.files}
     opportunities = rank(result.findings, skills, index, defs)
     return ScanReport(

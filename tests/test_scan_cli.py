@@ -218,3 +218,35 @@ def test_project_skills_override_extend_and_errors(tmp_path: Path) -> None:
     replaced = load_skills(tmp_path).get("any-all-materialized")
     assert replaced is not None and replaced.expected_gain == 0.5 and replaced.origin == "project"
     assert "When it hurts" not in replaced.body
+
+
+def test_hot_functions_are_named_as_the_source_names_them(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.megawatt]\n")
+    (tmp_path / "shapes.py").write_text(
+        textwrap.dedent("""\
+        class Square:
+            def area(self, n):
+                return sum(i * i for i in range(n))
+
+
+        class Circle:
+            def area(self, n):
+                return sum(3 * i * i for i in range(n))
+
+
+        for _ in range(30):
+            Square().area(20000)
+            Circle().area(20000)
+        """)
+    )
+    prof = tmp_path / "run.pstats"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "shapes.py"], cwd=tmp_path,
+                   check=True)  # fmt: skip
+    doc = _json(megawatt("scan", "--profile", str(prof), "--format", "json", "--no-cache",
+                         cwd=tmp_path))  # fmt: skip
+    names = {(h["function"], h["line"]) for h in doc["hot_functions"]}
+    # cProfile calls both `area`; the module's own code is no function to show
+    assert {("Square.area", 2), ("Circle.area", 7)} <= names, names
+    assert not any(name == "<module>" for name, _ in names)
+    lines = megawatt("scan", "--profile", str(prof), "--no-cache", cwd=tmp_path).stdout
+    assert "shapes.py:2: hot: Square.area " in lines and "shapes.py:7: hot: Circle.area " in lines
