@@ -3,7 +3,7 @@
 load(path)              one file, format recognised by content
 load_many(paths)        several files; the good ones load, the bad ones are reported
 merge(profiles)         one profile from several of the same unit
-diff(before, after)     per-function change in share
+diff(before, after)     per-function time and share, before and after (ops; compare pairs checkouts)
 """
 
 from __future__ import annotations
