@@ -42,7 +42,8 @@ vim.api.nvim_create_autocmd("LspProgress", {
   callback = function(ev)
     local value = ev.data.params.value
     table.insert(result.progress, {
-      kind = value.kind, title = value.title, message = value.message, percentage = value.percentage,
+      kind = value.kind, title = value.title, message = value.message,
+      percentage = value.percentage,
     })
   end,
 })

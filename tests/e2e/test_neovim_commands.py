@@ -135,7 +135,7 @@ def test_commands_show_progress_and_use_no_deprecated_api(workspace: Path, tmp_p
     assert not re.search(r"(?<![\d.])0%", record["messages"]), record["messages"]
 
     assert reload.get("err") is None and reload["result"] >= 1, reload
-    assert "Megawatt: profiles reloaded, 1 folder(s) with a profile" in reload["messages"]
+    assert "Megawatt: profiles reloaded, 1 folder with a profile" in reload["messages"]
 
     assert not snippet.get("error"), snippet
     assert "deprecated" not in snippet["messages"], snippet["messages"]

@@ -1,6 +1,6 @@
--- Megawatt for Neovim 0.11+: put this folder on 'runtimepath' (that also brings plugin/megawatt.lua:
--- the :Megawatt command and progress messages), or copy lsp/megawatt.lua into your config's lsp/
--- folder; then call vim.lsp.enable("megawatt").
+-- Megawatt for Neovim 0.11+: put this folder on 'runtimepath' (that also brings
+-- plugin/megawatt.lua: the :Megawatt command and progress messages), or copy lsp/megawatt.lua into
+-- your config's lsp/ folder; then call vim.lsp.enable("megawatt").
 --
 -- init_options use the same shape as the VS Code extension: { globalSettings = {...},
 -- settings = { { workspace = <folder uri>, ... } } }; `settings.megawatt` answers the server's
@@ -8,9 +8,10 @@
 -- profileCommand.
 
 -- The server shows its workspace report, skills and AI fix previews with window/showDocument.
--- Neovim's own handler puts such a document in the current window, hiding the file being edited,
--- and `:q` on it then quits Neovim. Open it in a split of its own instead (as :help does), unless
--- it is the current file or already on screen; the rest (focus, selection, jumplist) stays Neovim's.
+-- Neovim's own handler puts such a document in the current window, hiding the file being
+-- edited, and `:q` on it then quits Neovim. Open it in a split of its own instead (as :help
+-- does), unless it is the current file or already on screen; the rest (focus, selection,
+-- jumplist) stays Neovim's.
 local function show_document_beside(err, params, ctx, config)
   if params and not params.external then
     local bufnr = vim.uri_to_bufnr(params.uri)

@@ -32,11 +32,9 @@ local subcommands = {
     title = "Reload profiles",
     -- the server only logs this one, and a command that says nothing looks like it did nothing
     done = function(loaded)
-      vim.api.nvim_echo(
-        { { ("Megawatt: profiles reloaded, %d folder(s) with a profile"):format(loaded or 0) } },
-        true,
-        {}
-      )
+      local folders = loaded == 1 and "1 folder" or ("%d folders"):format(loaded or 0)
+      local text = ("Megawatt: profiles reloaded, %s with a profile"):format(folders)
+      vim.api.nvim_echo({ { text } }, true, {})
     end,
   },
   skill = { command = "megawatt.showSkill", title = "Show skill", arg = "skill id" },
@@ -83,7 +81,8 @@ local function run(opts)
   -- exec_cmd, not vim.lsp.buf.execute_command, which Neovim 0.12 deprecates
   client:exec_cmd(command, { bufnr = bufnr }, function(err, result)
     if err then
-      vim.notify(("Megawatt: %s failed: %s"):format(name, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      local why = err.message or vim.inspect(err)
+      vim.notify(("Megawatt: %s failed: %s"):format(name, why), vim.log.levels.ERROR)
     elseif sub.done then
       sub.done(result)
     end
