@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
-from megawatt.analyzers.syntax import SourceProblem, compile_problem, decode_problem
+from megawatt.analyzers.syntax import SourceProblem, compile_problem, source_problem
 from megawatt.fixes.deterministic import with_fixes
 from megawatt.fixes.edits import apply_edits, overlaps
 from megawatt.model import Edit
@@ -34,9 +34,8 @@ class FixOutcome:
     after: bytes
     applied: list[Applied] = field(default_factory=list)
     problem: str | None = None  # why the result must not be written
-    original_problem: SourceProblem | None = (
-        None  # set: the file was not valid Python; no fix tried
-    )
+    # set when the file was not valid Python to begin with: then no fix was tried
+    original_problem: SourceProblem | None = None
 
     @property
     def changed(self) -> bool:
@@ -62,15 +61,22 @@ def fix_source(
     unsafe: bool = False,
 ) -> FixOutcome:
     outcome = FixOutcome(path, source, source)
-    # the compiler, not just the parse: it also refuses `return` outside a function, and a fix
-    # judged by compiling its result cannot be judged against an original that fails already
-    outcome.original_problem = decode_problem(path, source) or compile_problem(path, source)
-    if outcome.original_problem is not None:
-        return outcome
     current = source
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         ctx = FileContext(path, current)
-        findings = with_fixes(ctx, analyze_context(ctx, select, ignore).findings, skills)
+        if round_ == 0:
+            outcome.original_problem = source_problem(path, source, ctx.tree)
+            if outcome.original_problem is not None:
+                return outcome
+        found = analyze_context(ctx, select, ignore).findings
+        if round_ == 0 and found:
+            # the compiler too, once there is something to fix (each fix is checked by compiling
+            # its result): it alone refuses `return` outside a function, and a result cannot be
+            # judged against an original that fails already
+            outcome.original_problem = compile_problem(path, source)
+            if outcome.original_problem is not None:
+                return outcome
+        findings = with_fixes(ctx, found, skills)
         taken: list[Edit] = []
         applied: list[Applied] = []
         for f in findings:
