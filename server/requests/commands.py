@@ -165,9 +165,11 @@ def register(server: MegawattServer) -> None:
         if state is None or state.analysis is None:
             return None
         folder = ls.folder_for(state.path)
+        # the profile this analysis matched: its ids mean nothing in one reloaded since
+        profile = state.analysis.profile
         for h in state.analysis.hot:
-            if h.definition.line == line and folder.profile is not None:
-                text = hot_markdown(folder, h)
+            if h.definition.line == line and profile is not None:
+                text = hot_markdown(folder, h, profile)
                 ls.window_show_message(
                     T.ShowMessageParams(
                         type=T.MessageType.Info, message=text.replace("**", "").replace("`", "")

@@ -63,7 +63,7 @@ vim.api.nvim_create_autocmd("LspAttach", {
     result.root_dir = client.root_dir or vim.NIL
     attached = true
     -- what users put in their LspAttach: lenses asked for at once, analysis or not
-    vim.lsp.codelens.refresh({ bufnr = ev.buf })
+    -- the plugin asks for lenses too; asking here as well is what many configs do
     vim.lsp.inlay_hint.enable(true, { bufnr = ev.buf })
   end,
 })

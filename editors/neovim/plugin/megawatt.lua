@@ -7,6 +7,9 @@
 --   :Megawatt last-request    show the last request sent to a model (AI fixes)
 --
 -- When a command ends, `User MegawattDone` fires with data { command, result, err }.
+-- Code lenses are asked for again on entering a buffer, leaving insert mode and whenever Megawatt
+-- publishes new diagnostics (Neovim cannot be told to refresh lenses; the server answers a lens
+-- request from the newest analysis, waiting for one in flight).
 -- The server's work-done progress ($/progress) is echoed, the first and last message of each job
 -- kept in :messages; set vim.g.megawatt_progress = false when another plugin shows LSP progress.
 if vim.g.loaded_megawatt then
@@ -166,5 +169,38 @@ vim.api.nvim_create_autocmd("LspProgress", {
       return
     end
     echo_progress(tostring(params.token), params.value)
+  end,
+})
+
+-- Lenses: Neovim has no workspace/codeLens/refresh, so it is asked when what they show may have
+-- changed: a new publication of Megawatt's diagnostics (an edit, a fix, a reloaded profile)
+vim.api.nvim_create_autocmd("LspAttach", {
+  group = vim.api.nvim_create_augroup("megawatt.lenses", { clear = true }),
+  callback = function(ev)
+    local client = vim.lsp.get_client_by_id(ev.data.client_id)
+    if not client or client.name ~= NAME or vim.g.megawatt_codelens == false then
+      return
+    end
+    local buf = ev.buf
+    local group = vim.api.nvim_create_augroup("megawatt.lenses." .. buf, { clear = true })
+    local function refresh()
+      if vim.api.nvim_buf_is_valid(buf) then
+        vim.lsp.codelens.refresh({ bufnr = buf })
+      end
+    end
+    vim.api.nvim_create_autocmd({ "BufEnter", "InsertLeave" }, {
+      group = group,
+      buffer = buf,
+      callback = refresh,
+    })
+    vim.api.nvim_create_autocmd("DiagnosticChanged", {
+      group = group,
+      buffer = buf,
+      callback = function()
+        -- coalesced: one request for a burst of publications
+        vim.schedule(refresh)
+      end,
+    })
+    refresh()
   end,
 })
