@@ -94,6 +94,10 @@ class FunctionDelta:
     def time_change(self) -> float:
         return self.after_total - self.before_total
 
+    @property
+    def self_time_change(self) -> float:
+        return self.after_self - self.before_self
+
 
 @dataclass(frozen=True, slots=True)
 class Diff:
@@ -115,8 +119,11 @@ def diff(
 ) -> Diff:
     """Per function, its time and share before and after; the largest change first.
 
-    With one unit the change in inclusive time ranks (after a speed-up, a function that did not
-    change keeps its time while its share grows); across units only shares compare. A function is
+    With one unit the change in self time ranks, then in inclusive time: where the time was
+    gained or saved comes first, not every caller above it (whose inclusive time moves with it,
+    and by more when unrelated parts of the run wobble the same way); after a speed-up a
+    function that did not change keeps its time while its share grows. Across units only shares
+    compare. A function is
     matched by key and first line, then by key alone (it moved), so an edit above it does not
     split it in two.
     """
@@ -158,7 +165,7 @@ def diff(
         key = a_keys[af] if af is not None else b_keys[bf]  # type: ignore[index]  # one is set
         out.append(_delta(before, after, bf, af, key))
     if before.unit == after.unit:
-        out.sort(key=lambda d: (-abs(d.time_change), -abs(d.total_change), d.path, d.function))
+        out.sort(key=lambda d: (-abs(d.self_time_change), -abs(d.time_change), d.path, d.function))
     else:
         out.sort(key=lambda d: (-abs(d.total_change), -abs(d.self_change), d.path, d.function))
     return Diff(before, after, out)
