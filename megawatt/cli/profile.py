@@ -183,8 +183,13 @@ def _say_what_is_hidden(prof: Any, sort: str) -> None:
         else ""
     )
     note(
-        f"no Python code with a source file to show: the profile's {len(hidden)} functions are "
-        f"{held}{why}; `--all` shows them"
+        "no Python code with a source file to show: "
+        + (
+            f"the profile's one function is {held}"
+            if len(hidden) == 1
+            else f"the profile's {len(hidden)} functions are {held}"
+        )
+        + f"{why}; `--all` shows them"
     )
 
 
