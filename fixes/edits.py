@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
+from megawatt.fixes.imports import import_edit
 from megawatt.model import Edit, Finding
 
 
@@ -97,15 +98,12 @@ def import_insertion_point(ctx: FileContext) -> int:
 
 
 def ensure_import(ctx: FileContext, module: str) -> Edit | None:
-    """An edit adding `import module` at the top level, or None when it is already imported."""
+    """An edit adding `import module` where the project's isort settings put it, or None when
+    it is already imported."""
     head = module.split(".", 1)[0]
     if ctx.imports.top_bindings.get(head) == head:
         return None
-    at = import_insertion_point(ctx)
-    text = f"import {module}\n"
-    if at == len(ctx.source) and ctx.source and not ctx.source.endswith(b"\n"):
-        text = "\n" + text
-    return Edit(at, at, text)
+    return import_edit(ctx, f"import {module}")
 
 
 def ensure_from_import(ctx: FileContext, module: str, name: str) -> tuple[Edit | None, str]:

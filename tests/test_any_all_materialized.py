@@ -104,10 +104,11 @@ def test_imports_go_after_comments_docstring_and_future() -> None:
     edit = ensure_import(ctx, "functools")
     assert edit is not None
     after = apply_edits(src, [edit]).decode()
-    assert after.splitlines()[:4] == [
+    assert after.splitlines()[:5] == [
         "# -*- coding: utf-8 -*-",
         '"""Doc."""',
         "from __future__ import annotations",
+        "",
         "import functools",
     ]
     compile(after, "m.py", "exec")

@@ -124,7 +124,7 @@ def test_from_import_resolution_and_trio() -> None:
     (finding,) = findings(src, SKILL)
     assert finding.fix is not None and finding.fix.safe
     assert fixed(src, SKILL) == (
-        "\nfrom time import sleep as nap\nimport asyncio\n\nasync def a():\n"
+        "\nimport asyncio\nfrom time import sleep as nap\n\nasync def a():\n"
         "    await asyncio.sleep(0.01)\n"
     )
     trio_src = "import time\nimport trio\n\nasync def a():\n    time.sleep(1)\n"

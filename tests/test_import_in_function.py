@@ -151,9 +151,9 @@ def test_fix_hoists_and_keeps_behaviour() -> None:
     after = fixed(src, SKILL, only_safe=True)
     assert after == (
         '\n"""Orders."""\n'
+        "import math\n"
         "import os\n"
         "import re  # split on commas\n"
-        "import math\n"
         "\n"
         "def parse_rows(lines):\n"
         "    out = []\n"

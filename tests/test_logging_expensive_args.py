@@ -163,7 +163,7 @@ def test_multiline_call_is_reindented_and_logging_imported() -> None:
     (finding,) = findings(src, SKILL)
     assert finding.fix is not None and finding.fix.safe
     after = fixed(src, SKILL)
-    assert after.startswith("\nfrom logging import getLogger\nimport logging\n")
+    assert after.startswith("\nimport logging\nfrom logging import getLogger\n")
     assert (
         "    for row in rows:\n"
         "        if log.isEnabledFor(logging.INFO):\n"

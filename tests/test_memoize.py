@@ -294,7 +294,7 @@ def test_weak_candidates_need_repeated_calls() -> None:
 
 def test_fix_keeps_results_and_cuts_calls() -> None:
     after = fixed(EDIT_DISTANCE, SKILL)
-    assert "\nimport logging\nimport functools\n" in after
+    assert "\nimport functools\nimport logging\n" in after  # isort order
     assert "\n\n@functools.cache\ndef edit_distance(a: str, b: str) -> int:\n" in after
     pairs = [
         ("kitten", "sitting"),

@@ -15,7 +15,8 @@ from megawatt.analyzers.detectors.import_in_function import (
     in_stdlib,
     module_names,
 )
-from megawatt.fixes.edits import import_insertion_point, line_start, node_covering
+from megawatt.fixes.edits import line_start, node_covering
+from megawatt.fixes.imports import import_edit
 from megawatt.model import Edit, Finding, Fix
 
 _BINDING_PARENTS = frozenset(
@@ -165,12 +166,10 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
             title=f"Remove `{statement.splitlines()[0]}` from {fn_name}(): the module imports it",
             edits=(removal,),
         )
-    at = import_insertion_point(ctx)
-    prefix = "\n" if at == len(ctx.source) and not ctx.source.endswith(b"\n") else ""
     comment = ctx.source[stmt.end_byte : end].decode("utf-8", "replace").strip()
-    moved = f"{statement}  {comment}" if comment else statement
-    edits = (Edit(at, at, f"{prefix}{moved}\n"), removal)
-    if at >= start:
+    moved = import_edit(ctx, f"{statement}  {comment}" if comment else statement)
+    edits = (moved, removal)
+    if moved.start >= start:
         return None  # no import block above the function to join (odd file layout)
     title = f"Move `{statement.splitlines()[0]}` out of {fn_name}() to the module's imports"
     tops = {m.split(".", 1)[0] for m in a.modules}

@@ -6,7 +6,8 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detectors.memoize import Candidate, Prover, candidate
-from megawatt.fixes.edits import import_insertion_point, indentation_at, line_start
+from megawatt.fixes.edits import indentation_at, line_start
+from megawatt.fixes.imports import import_edit
 from megawatt.model import Edit, Finding, Fix
 
 LRU_SIZE = 1024
@@ -80,10 +81,10 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
     if expr is None:
         if taken or "functools" in ctx.imports.module_names - set(ctx.imports.bindings):
             return None  # `functools` means something else in this module
-        at = import_insertion_point(ctx)
-        if at > cand.fn.start_byte:
+        added = import_edit(ctx, "import functools")
+        if added.start > cand.fn.start_byte:
             return None
-        edits.append(Edit(at, at, "import functools\n"))
+        edits.append(added)
         expr = f"functools.{attr}"
     decorator = expr if recursive else f"{expr}(maxsize={LRU_SIZE})"
     def_line = line_start(ctx, cand.fn.start_byte)

@@ -18,7 +18,6 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detectors._scope_facts import (
-    place_import,
     scope_facts,
     scope_of,
     value_kind,
@@ -88,7 +87,7 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
         if isinstance(edit, Edit):
             edits.append(edit)
     if import_edit is not None:
-        edits.append(place_import(ctx, import_edit))
+        edits.append(import_edit)
     return Fix(
         title=f"Make {name} a collections.deque and take items from its front in O(1)",
         edits=tuple(edits),

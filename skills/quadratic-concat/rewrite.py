@@ -21,7 +21,6 @@ from tree_sitter import Node
 from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detectors._scope_facts import (
     ScopeFacts,
-    place_import,
     scope_facts,
     scope_of,
     string_kind,
@@ -64,7 +63,7 @@ def _rewrite_sum(ctx: FileContext, call: Node) -> Fix | None:
     import_edit, chain = ensure_from_import(ctx, "itertools", "chain")
     edits = [Edit(call.start_byte, call.end_byte, f"{kind}({chain}.from_iterable({text(items)}))")]
     if import_edit is not None:
-        edits.append(place_import(ctx, import_edit))
+        edits.append(import_edit)
     return Fix(
         title=f"Flatten with {kind}(itertools.chain.from_iterable(...)) instead of sum(..., "
         f"{'[]' if kind == 'list' else '()'})",
