@@ -414,7 +414,8 @@ class MegawattServer(LanguageServer):
         state = self.session.documents.get(uri)
         if state is None:
             return None
-        if self.in_flight(uri) or self.session.loading(state.path) or state.analysis is None:
+        # (nothing in flight and no analysis: the last one failed, and was reported)
+        if self.in_flight(uri) or self.session.loading(state.path):
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.setdefault(uri, []).append(waiter)
             with contextlib.suppress(TimeoutError):
