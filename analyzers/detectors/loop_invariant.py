@@ -17,6 +17,8 @@ from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detector import Captures, Detector
 from megawatt.analyzers.detectors._loop_facts import (
     NESTED_SCOPES,
+    READONLY_BUILTINS,
+    READONLY_METHODS,
     Mutation,
     bound_names,
     chain_of,
@@ -30,6 +32,13 @@ from megawatt.analyzers.detectors._loop_facts import (
     related,
     test_scale,
     walk,
+)
+from megawatt.analyzers.detectors._scope_facts import (
+    ScopeFacts,
+    bound_value,
+    loop_is_small,
+    scope_facts,
+    value_kind,
 )
 from megawatt.model import Finding
 
@@ -395,11 +404,15 @@ class LoopInvariant(Detector):
         # report the outermost of nested candidates: len(sorted(x)) once
         found.sort(key=lambda c: (c.node.start_byte, -c.node.end_byte))
         last_end = -1
+        # one finding per expression per loop, at its first occurrence: one hoist covers all
+        groups: dict[tuple[int, str], list[Candidate]] = {}
         for c in found:
             if c.node.start_byte < last_end:
                 continue
             last_end = c.node.end_byte
-            yield self._finding(ctx, c)
+            groups.setdefault((c.loop.id, same_expression(c.node)), []).append(c)
+        for group in groups.values():
+            yield self._finding(ctx, group[0], group[1:])
 
     def candidate(
         self, ctx: FileContext, node: Node, events: dict[int, list[Mutation]]
@@ -485,13 +498,11 @@ class LoopInvariant(Detector):
     ) -> bool:
         if _exits_on_path(node, loop):
             return False
-        if loop.id not in events:
-            events[loop.id] = loop_mutations(ctx, loop)
-        loop_events = events[loop.id]
-        if conflicts(loop_events, reads, level) is not None:
+        if bounded(ctx, loop):
+            return False  # a few iterations: cold, whatever the profile says of the function
+        if not self.unchanged_in(ctx, node, loop, reads, level, events):
             return False
-        if _waits(loop):
-            return False  # a polling loop: another thread is expected to change things
+        loop_events = events[loop.id]
         changed_names = {m.chain[0] for m in loop_events}
         if _rare_branch(node, loop, changed_names):
             return False  # `if key == "y": int(d["y"])`: runs on one iteration, not every one
@@ -517,7 +528,42 @@ class LoopInvariant(Detector):
                     return False  # a function changes the module-level value
         return True
 
-    def _finding(self, ctx: FileContext, c: Candidate) -> Finding:
+    def unchanged_in(
+        self,
+        ctx: FileContext,
+        node: Node,
+        loop: Node,
+        reads: tuple[tuple[str, ...], ...],
+        level: str,
+        events: dict[int, list[Mutation]],
+    ) -> bool:
+        """Whether nothing in `loop` can change what `node` reads: a rebinding, a change to
+        the object (through its own name or an alias), or - in a generator or coroutine - the
+        code that runs at each `yield`/`await`, for anything but a local only this function
+        holds."""
+        if loop.id not in events:
+            events[loop.id] = loop_mutations(ctx, loop)
+        loop_events = events[loop.id]
+        pauses = suspends(loop)
+        for read in reads:
+            facts = read_facts(ctx, node, read)
+            own = level
+            if unchangeable(facts, read, level):
+                own = "none"  # a str or tuple: only rebinding the name changes it
+            if conflicts(loop_events, (read,), own) is not None:
+                return False
+            if (own != "none" or len(read) > 1) and alias_conflict(
+                loop_events, facts, read, own
+            ) is not None:
+                return False
+            if pauses and not (
+                facts is not None and len(read) == 1 and (own == "none" or facts.fresh)
+            ):
+                return False  # the caller may change it between two yields
+        # a polling loop: another thread is expected to change things
+        return not _waits(loop)
+
+    def _finding(self, ctx: FileContext, c: Candidate, others: list[Candidate]) -> Finding:
         expr = " ".join(text(c.node).split())
         if len(expr) > 70:
             expr = expr[:69] + "…"
@@ -554,9 +600,18 @@ class LoopInvariant(Detector):
             ("reads", names),
             ("loop", f"line {c.loop.start_point.row + 1}: {loop_head}"),
             ("nested_loops", str(c.depth)),
+            ("occurrences", str(1 + len(others))),
         ]
+        if others:
+            where_else = ", ".join(str(o.node.start_point.row + 1) for o in others)
+            evidence.append(("also_on_lines", where_else))
         score = round(min(cost, 0.8) * test_scale(ctx, c.node), 2)
         return self.finding(ctx, c.node, message, score, evidence)
+
+
+def same_expression(node: Node) -> str:
+    """The expression's text with its layout removed: `len( xs )` is `len(xs)`."""
+    return "".join(text(node).split())
 
 
 def root_identifier(node: Node | None) -> Node | None:
@@ -677,4 +732,408 @@ def _is_value_name(n: Node) -> bool:
             (parent.type == "attribute" and parent.child_by_field_name("attribute") == n)
             or (parent.type == "keyword_argument" and parent.child_by_field_name("name") == n)
         )
+    )
+
+
+# -- what a name holds, and who else can reach it --------------------------------------------
+# A hoist is sound only when nothing can change the value between two evaluations: not the loop
+# (through the name, an alias, or a call that reaches the object some other way), and not the
+# code a generator or coroutine hands control to at each `yield`/`await`.
+
+# type names whose values never change (in an annotation: every name in it must be one of these)
+_IMMUTABLE_TYPES = frozenset(
+    {
+        "str",
+        "bytes",
+        "int",
+        "float",
+        "complex",
+        "bool",
+        "tuple",
+        "Tuple",
+        "frozenset",
+        "FrozenSet",
+        "None",
+        "Optional",
+        "Union",
+        "Literal",
+        "LiteralString",
+        "Final",
+        "typing",
+    }
+)
+# containers in that list: their size is fixed, their elements are whatever the caller put there
+_IMMUTABLE_CONTAINERS = frozenset({"tuple", "Tuple", "frozenset", "FrozenSet"})
+_SIZED_TYPES = frozenset({"str", "bytes", "tuple", "Tuple", "frozenset", "FrozenSet", "list"})
+_SCALAR_KINDS = frozenset({"str", "bytes", "strlike", "number", "bool", "none"})
+_SIZED_KINDS = frozenset({"str", "bytes", "strlike", "list", "tuple", "dict", "set", "deque"})
+# mutable builtin collections a function can build for itself (value_kind's names)
+_FRESH_KINDS = frozenset({"list", "dict", "set", "deque", "bytearray", "array"})
+_SHALLOW_CALLS = frozenset({"tuple", "frozenset"})
+# a value passes through these unchanged on its way to whatever consumes it
+_TRANSPARENT = ("parenthesized_expression", "conditional_expression", "boolean_operator")
+# a value used here is held by something else: a container (or a tuple unpacked into an alias
+# the alias search does not follow), the caller of a generator, an awaited coroutine
+_HOLDERS = (
+    "list",
+    "tuple",
+    "set",
+    "pair",
+    "expression_list",
+    "yield",
+    "await",
+    "list_splat",
+    "dictionary_splat",
+)
+# kinds of immutability: DEEP, nothing in it changes; SHALLOW, its size never changes
+NONE, SHALLOW, DEEP = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class NameFacts:
+    """What every binding of one local name in one function shows about its value."""
+
+    immutable: int  # NONE, SHALLOW or DEEP
+    fresh: bool  # a new builtin collection built here that no other code ever receives
+    sized: bool  # certainly a str/bytes/tuple/list/dict/set: len() cannot raise
+    param: bool
+    aliases: tuple[tuple[str, ...], ...]  # other chains the same object is reached through
+
+
+def _facts_of(ctx: FileContext, fn: Node) -> ScopeFacts:
+    cache: dict[int, ScopeFacts] = ctx.memo.setdefault("loop-invariant.scopes", {})  # type: ignore[assignment]
+    return scope_facts(ctx, fn, cache)
+
+
+def annotation_immutability(annotation: Node | None) -> int:
+    """DEEP for `str`, `tuple[int, ...]`, `bytes | None`; SHALLOW for `tuple[list, ...]`'s size
+    (a tuple of anything cannot grow); NONE for everything else."""
+    if annotation is None:
+        return NONE
+    names = [text(n) for n in walk(annotation) if n.type == "identifier"]
+    if not names:  # a string annotation: read its words
+        names = [w for w in text(annotation).replace(".", " ").split() if w.isidentifier()]
+        names = [w for part in names for w in part.replace("[", " ").split()]
+    if not names:
+        return NONE
+    if all(n in _IMMUTABLE_TYPES for n in names):
+        return DEEP
+    head = text(annotation).strip("'\"").split("[", 1)[0].rsplit(".", 1)[-1].strip()
+    return SHALLOW if head in _IMMUTABLE_CONTAINERS else NONE
+
+
+def _annotation_sized(annotation: Node | None) -> bool:
+    if annotation is None:
+        return False
+    head = text(annotation).strip("'\"").split("[", 1)[0].rsplit(".", 1)[-1].strip()
+    return head in _SIZED_TYPES and "None" not in text(annotation)
+
+
+def value_immutability(ctx: FileContext, value: Node | None) -> int:
+    if value is None:
+        return NONE
+    if value.type == "parenthesized_expression" and value.named_children:
+        return value_immutability(ctx, value.named_children[0])
+    if value.type == "tuple":
+        parts = [value_immutability(ctx, c) for c in value.named_children]
+        return DEEP if all(p == DEEP for p in parts) else SHALLOW
+    if value.type == "call":
+        func = value.child_by_field_name("function")
+        if (
+            func is not None
+            and func.type == "identifier"
+            and text(func) in _SHALLOW_CALLS
+            and ctx.is_builtin(func)
+        ):
+            return SHALLOW
+    return DEEP if value_kind(ctx, value) in _SCALAR_KINDS else NONE
+
+
+def _value_sized(ctx: FileContext, value: Node | None) -> bool:
+    if value is None:
+        return False
+    if value.type == "call":
+        func = value.child_by_field_name("function")
+        if func is not None and text(func) in _SHALLOW_CALLS and ctx.is_builtin(func):
+            return True
+    return value_kind(ctx, value) in _SIZED_KINDS
+
+
+def name_facts(ctx: FileContext, fn: Node, name: str) -> NameFacts:
+    key = ("loop-invariant.name", fn.id, name)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = _name_facts(ctx, fn, name, set())
+    return found  # type: ignore[return-value]
+
+
+def _name_facts(ctx: FileContext, fn: Node, name: str, visiting: set[str]) -> NameFacts:
+    facts = _facts_of(ctx, fn)
+    unknown = NameFacts(NONE, False, False, name in facts.params, ())
+    if name in facts.declared or global_declared(ctx, name):
+        return unknown  # `global`/`nonlocal`: rebound where this function cannot see
+    visiting = visiting | {name}
+    immutable, sized, fresh = DEEP, True, name not in facts.params
+    if name in facts.params:
+        annotation = facts.params[name]
+        immutable = annotation_immutability(annotation)
+        sized = _annotation_sized(annotation)
+    aliases: list[tuple[str, ...]] = []
+    bindings = facts.binds.get(name, [])
+    for binding in bindings:
+        if binding.type == "augmented_assignment":
+            continue  # `s += t` keeps a str a str and a list the same list
+        value = bound_value(binding, name)
+        declared = annotation_immutability(binding.child_by_field_name("type"))
+        immutable = min(immutable, max(declared, value_immutability(ctx, value)))
+        sized = sized and _value_sized(ctx, value)
+        fresh = fresh and value is not None and value_kind(ctx, value) in _FRESH_KINDS
+        chain = chain_of(value) if value is not None and value.type != "call" else None
+        if chain is not None:
+            aliases.append(chain)
+            if chain[0] not in visiting and (chain[0] in facts.binds or chain[0] in facts.params):
+                origin = _name_facts(ctx, fn, chain[0], visiting)
+                aliases.extend(a + chain[1:] for a in origin.aliases)
+    if not bindings and name not in facts.params:
+        return unknown
+    derived = _derived_aliases(ctx, facts, name)
+    aliases.extend((a,) for a in derived)
+    if fresh and (name in facts.nested or _escapes(ctx, facts, (name, *derived))):
+        fresh = False  # a closure, a callee or a container holds it too
+    return NameFacts(
+        immutable,
+        fresh,
+        sized,
+        name in facts.params,
+        tuple(dict.fromkeys(a for a in aliases if a != (name,))),
+    )
+
+
+def _derived_aliases(ctx: FileContext, facts: ScopeFacts, name: str) -> list[str]:
+    """Local names bound to `name` or to a part of it (`todo = queue`, `row = grid[i]`),
+    transitively."""
+    found: list[str] = []
+    todo = [name]
+    while todo:
+        root = todo.pop()
+        for other, assigns in facts.assigns.items():
+            if other == name or other in found:
+                continue
+            for a in assigns:
+                chain = chain_of(bound_value(a, other))
+                if chain is not None and chain[0] == root:
+                    found.append(other)
+                    todo.append(other)
+                    break
+    return found
+
+
+def _escapes(ctx: FileContext, facts: ScopeFacts, names: tuple[str, ...]) -> bool:
+    """Whether a use of one of `names` hands the object to code that may keep or change it:
+    an argument to a call that is not a known reader, an element of a container, a stored
+    attribute or item, a yielded value, or an alias the alias search cannot follow."""
+    for name in names:
+        for use in facts.uses.get(name, ()):
+            node, parent = use, use.parent
+            through = False
+            while parent is not None and parent.type in _TRANSPARENT:
+                if parent.type == "conditional_expression" and parent.named_children[1:2] == [node]:
+                    break  # the condition of `a if cond else b`: only read
+                through = through or parent.type != "parenthesized_expression"
+                node, parent = parent, parent.parent
+            if parent is None:
+                continue
+            t = parent.type
+            if t in ("argument_list", "keyword_argument"):
+                call = parent.parent if t == "argument_list" else parent.parent.parent
+                if call is None or call.type != "call" or not _reads_only(ctx, call):
+                    return True
+            elif t in ("assignment", "named_expression"):
+                target = parent.child_by_field_name("left" if t == "assignment" else "name")
+                right = parent.child_by_field_name("right" if t == "assignment" else "value")
+                if right == node and (through or target is None or target.type != "identifier"):
+                    return True
+            elif t in _HOLDERS:
+                return True
+    return False
+
+
+def _reads_only(ctx: FileContext, call: Node) -> bool:
+    """A call known not to change, keep or call back into its arguments."""
+    func = call.child_by_field_name("function")
+    if func is None:
+        return False
+    if func.type == "identifier":
+        return (text(func) in READONLY_BUILTINS or text(func) in _BUILTINS) and ctx.is_builtin(func)
+    return pure_kind(ctx, call) is not None
+
+
+def suspends(loop: Node) -> bool:
+    """Whether the loop hands control to other code mid-way: `yield`, `await`, `async for`,
+    `async with` (the caller or the event loop runs between two tests of its condition)."""
+    for part in loop_region(loop):
+        for n in walk(part, into_scopes=False):
+            if n.type in ("yield", "await"):
+                return True
+            if (
+                n.type in ("for_statement", "with_statement")
+                and n.children[:1]
+                and (n.children[0].type == "async")
+            ):
+                return True
+    return False
+
+
+def opaque_calls(ctx: FileContext, loop: Node, fn: Node | None) -> list[Node]:
+    """Calls in the loop that may run code which changes objects other than the ones named:
+    everything but known-pure functions, reading builtins, reading methods, and methods of a
+    collection this function built and keeps to itself (`out.append`)."""
+    found: list[Node] = []
+    for part in loop_region(loop):
+        for n in walk(part):
+            if n.type != "call" or _reads_only(ctx, n):
+                continue
+            func = n.child_by_field_name("function")
+            if func is not None and func.type == "attribute":
+                method = text(func.child_by_field_name("attribute"))
+                obj = func.child_by_field_name("object")
+                if method in READONLY_METHODS:
+                    continue
+                if (
+                    fn is not None
+                    and obj is not None
+                    and obj.type == "identifier"
+                    and text(obj) in ctx.local_names(fn)
+                    and name_facts(ctx, fn, text(obj)).fresh
+                ):
+                    continue  # its own list/dict/set: reaches nothing else
+            found.append(n)
+    return found
+
+
+def read_facts(ctx: FileContext, node: Node, read: tuple[str, ...]) -> NameFacts | None:
+    """Facts for a read rooted at a local name of the function around `node`, else None."""
+    fn = ctx.function_of(node)
+    if fn is None or read[0] not in ctx.local_names(fn):
+        return None
+    if any(read[0] in ctx.local_names(f) for f in ctx.enclosing_functions(node) if f != fn):
+        return None  # bound by a lambda or comprehension in between
+    return name_facts(ctx, fn, read[0])
+
+
+def unchangeable(facts: NameFacts | None, read: tuple[str, ...], level: str) -> bool:
+    """Whether nothing but rebinding the name can change what the expression reads of it."""
+    if facts is None or len(read) != 1:
+        return False
+    return facts.immutable == DEEP or (facts.immutable == SHALLOW and level == "size")
+
+
+def alias_conflict(
+    events: list[Mutation], facts: NameFacts | None, read: tuple[str, ...], level: str
+) -> Mutation | None:
+    """A change in the loop to the same object reached through another name."""
+    if facts is None or not facts.aliases:
+        return None
+    variants = tuple(alias + read[1:] for alias in facts.aliases)
+    # rebinding an alias name leaves the object alone; everything else counts
+    changes = [m for m in events if not (len(m.chain) == 1 and m.kind == "rebound")]
+    return conflicts(changes, variants, "content" if level == "none" else level)
+
+
+# -- loops that run a few times at most ------------------------------------------------------
+
+_SMALL = 16
+# separators that cut names and paths into a handful of parts (`__module__.split(".")`)
+_FEW_PARTS = frozenset({'"."', "'.'", '"/"', "'/'", '":"', "':'", '"::"', "'::'"})
+
+
+def _few_items(ctx: FileContext, node: Node | None, fn: Node | None, depth: int = 0) -> bool:
+    """Whether an iterable certainly has a handful of items."""
+    if node is None or depth > 3:
+        return False
+    t = node.type
+    if t in ("list", "tuple", "set", "dictionary"):
+        return len(node.named_children) <= _SMALL
+    if t in ("string", "concatenated_string"):
+        return len(text(node)) <= _SMALL + 3
+    if t == "parenthesized_expression" and node.named_children:
+        return _few_items(ctx, node.named_children[0], fn, depth + 1)
+    if t == "call":
+        func = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        positional = [a for a in args.named_children] if args is not None else []
+        if func is not None and func.type == "attribute":
+            method = text(func.child_by_field_name("attribute"))
+            if method in ("partition", "rpartition"):
+                return True
+            if method in ("split", "rsplit"):
+                if positional and text(positional[0]) in _FEW_PARTS:
+                    return True
+                return len(positional) > 1 and _small_int(positional[1])
+            return False
+        if func is not None and func.type == "identifier" and ctx.is_builtin(func):
+            name = text(func)
+            if name == "range":
+                ints = [a for a in positional if a.type == "integer"]
+                if len(ints) != len(positional) or not ints:
+                    return False
+                values = [int(text(a), 0) for a in ints]
+                return (values[0] if len(values) == 1 else values[1] - values[0]) <= _SMALL
+            if name in ("enumerate", "reversed", "sorted", "list", "tuple", "zip"):
+                return bool(positional) and any(
+                    _few_items(ctx, a, fn, depth + 1) for a in positional
+                )
+        return False
+    if t == "identifier" and fn is not None and text(node) in ctx.local_names(fn):
+        facts = _facts_of(ctx, fn)
+        name = text(node)
+        if name in facts.params or not facts.binds.get(name):
+            return False
+        return all(_few_items(ctx, bound_value(b, name), fn, depth + 1) for b in facts.binds[name])
+    return False
+
+
+def _small_int(node: Node | None) -> bool:
+    if node is None or node.type != "integer":
+        return False
+    try:
+        return int(text(node), 0) <= _SMALL
+    except ValueError:
+        return False
+
+
+def _bounded_condition(node: Node | None) -> bool:
+    """`attempts < 3`, `len(parts) <= 2 and ...`: a while condition that caps its count."""
+    if node is None:
+        return False
+    if node.type == "parenthesized_expression" and node.named_children:
+        return _bounded_condition(node.named_children[0])
+    if node.type == "boolean_operator":
+        op = node.child_by_field_name("operator")
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if op is not None and op.type == "and":
+            return _bounded_condition(left) or _bounded_condition(right)
+        return _bounded_condition(left) and _bounded_condition(right)
+    if node.type != "comparison_operator" or len(node.named_children) != 2:
+        return False
+    ops = [c.type for c in node.children if not c.is_named]
+    left, right = node.named_children
+    if ops in (["<"], ["<="]):
+        return _small_int(right)
+    if ops in ([">"], [">="]):
+        return _small_int(left)
+    return False
+
+
+def bounded(ctx: FileContext, loop: Node) -> bool:
+    """A loop that runs a handful of times: over a literal, a `name.split(".")`, a small
+    `range`, or a `while` capped by a small constant. Hoisting out of it saves nothing."""
+    if loop.type == "while_statement":
+        return _bounded_condition(loop.child_by_field_name("condition"))
+    fn = ctx.function_of(loop)
+    if loop.type == "for_statement":
+        return loop_is_small(ctx, loop) or _few_items(ctx, loop.child_by_field_name("right"), fn)
+    clauses = [c for c in loop.named_children if c.type == "for_in_clause"]
+    return bool(clauses) and all(
+        _few_items(ctx, c.child_by_field_name("right"), fn) for c in clauses
     )

@@ -1,10 +1,17 @@
-"""Hoist a loop-invariant call out of a `while` condition: `n = len(xs)` before the loop.
+"""Hoist a loop-invariant call out of its loop: `n = len(xs)` once, before the loop.
 
-Only the one case where hoisting cannot change what runs: the call sits in the condition of a
-`while` loop and is evaluated on every test (not behind `and`/`or`/`if`), so it runs at least
-once before the loop body, exactly where the hoisted assignment runs. Calls in a loop body may
-never run (an empty loop, a branch not taken), so hoisting them could raise or waste work that
-the original never did: those are left to the skill's guidance.
+Only where hoisting cannot change what runs:
+- the loop provably cannot change what the call reads: no rebinding, no change through the name
+  or an alias of it, no `yield`/`await` in the loop (the caller runs there), and - unless the
+  value is immutable or a collection only this function holds - no call in the loop that could
+  reach the object some other way;
+- the hoisted call runs no earlier than the original would, or running it earlier cannot fail:
+  a call in a `while` condition evaluated on every test (not behind `and`/`or`/`if`) runs right
+  where the hoisted assignment does; `len()` of a local that is certainly a str, bytes, tuple,
+  list, dict or set, and is bound before the loop, cannot raise wherever it runs.
+One assignment per expression per loop, before the outermost loop that leaves it unchanged (for
+the `len()` that cannot raise; a while condition's call stays at its own loop), replacing every
+occurrence in that loop.
 """
 
 from __future__ import annotations
@@ -13,10 +20,23 @@ import re
 
 from tree_sitter import Node
 
-from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detectors._loop_facts import NESTED_SCOPES, is_bound_here, name_used
-from megawatt.analyzers.detectors._loop_facts import occurrences as name_occurrences
-from megawatt.analyzers.detectors.loop_invariant import Candidate, LoopInvariant, level_of
+from megawatt.analyzers.context import COMPREHENSION_TYPES, FileContext, text
+from megawatt.analyzers.detectors._loop_facts import (
+    bound_names,
+    loop_region,
+    name_used,
+    target_names,
+    walk,
+)
+from megawatt.analyzers.detectors.loop_invariant import (
+    Candidate,
+    LoopInvariant,
+    level_of,
+    opaque_calls,
+    read_facts,
+    same_expression,
+    unchangeable,
+)
 from megawatt.fixes.edits import indentation_at, line_start, node_covering
 from megawatt.model import Edit, Finding, Fix
 
@@ -27,20 +47,6 @@ _ALWAYS_EVALUATED = (
     "parenthesized_expression",
     "not_operator",
 )
-_FRESH = (
-    "list",
-    "tuple",
-    "set",
-    "dictionary",
-    "list_comprehension",
-    "set_comprehension",
-    "dictionary_comprehension",
-    "string",
-    "concatenated_string",
-    "integer",
-    "float",
-)
-_FRESH_CALLS = frozenset({"list", "tuple", "set", "dict", "sorted", "frozenset", "str", "bytes"})
 
 
 def _always_evaluated(call: Node, condition: Node) -> bool:
@@ -55,6 +61,13 @@ def _always_evaluated(call: Node, condition: Node) -> bool:
     return child == condition
 
 
+def _in_condition(call: Node, loop: Node) -> Node | None:
+    condition = loop.child_by_field_name("condition") if loop.type == "while_statement" else None
+    if condition is not None and condition.start_byte <= call.start_byte < condition.end_byte:
+        return condition
+    return None
+
+
 def _variable_name(ctx: FileContext, c: Candidate) -> str:
     func = c.label.rsplit(".", 1)[-1]
     last = c.reads[0][-1] if c.reads and c.reads[0][-1] != "[]" else "value"
@@ -66,53 +79,135 @@ def _variable_name(ctx: FileContext, c: Candidate) -> str:
     return name
 
 
-def _fresh_local(ctx: FileContext, ident_name: str, fn: Node | None) -> bool:
-    """Bound in `fn` only to a value this function built (no one else holds it)."""
-    if fn is None:
-        return False
-    params = fn.child_by_field_name("parameters")
-    if params is not None and any(
-        n.type == "identifier" and text(n) == ident_name
-        for p in params.named_children
-        for n in ([p] if p.type == "identifier" else p.named_children[:1])
-    ):
-        return False  # the caller's object may still be referenced elsewhere
-    bindings = 0
-    for occ in name_occurrences(ctx, ident_name):
-        if not is_bound_here(occ) or ctx.enclosing(occ, NESTED_SCOPES) != fn:
-            continue
-        parent = occ.parent
-        if parent is None or parent.type != "assignment":
-            return False
-        right = parent.child_by_field_name("right")
-        if right is None:
-            continue
-        if right.type == "call":
-            func = right.child_by_field_name("function")
-            if func is None or text(func) not in _FRESH_CALLS or not ctx.is_builtin(func):
-                return False
-        elif right.type not in _FRESH:
-            return False
-        bindings += 1
-    return bindings > 0
-
-
 def _reused(loop: Node, expr: str) -> str | None:
-    """`name = <expr>` right before the loop: hoisted already by an earlier fix."""
+    """`name = <expr>` among the assignments right before the loop: hoisted already (by an
+    earlier fix, or by hand) and not rebound in the loop."""
     previous = loop.prev_named_sibling
-    if previous is None or previous.type != "expression_statement" or not previous.named_children:
-        return None
-    assign = previous.named_children[0]
-    left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
-    if (
-        assign.type == "assignment"
-        and left is not None
-        and left.type == "identifier"
-        and right is not None
-        and text(right) == expr
+    while (
+        previous is not None
+        and previous.type == "expression_statement"
+        and previous.named_children
+        and previous.named_children[0].type == "assignment"
     ):
-        return text(left)
+        assign = previous.named_children[0]
+        left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
+        if (
+            left is not None
+            and left.type == "identifier"
+            and right is not None
+            and same_expression(right) == expr
+            and text(left) not in bound_names(loop)
+        ):
+            return text(left)
+        previous = previous.prev_named_sibling
     return None
+
+
+def _provably_unchanged(ctx: FileContext, c: Candidate, loop: Node, level: str) -> bool:
+    """Nothing the loop runs can change the reads, beyond what `unchanged_in` already rules
+    out: an object the caller or a callee can reach is safe only when the loop calls nothing
+    that might run foreign code."""
+    if not LoopInvariant().unchanged_in(ctx, c.node, loop, c.reads, level, {}):
+        return False
+    for read in c.reads:
+        facts = read_facts(ctx, c.node, read)
+        if (
+            facts is not None
+            and len(read) == 1
+            and (level == "none" or facts.fresh or unchangeable(facts, read, level))
+        ):
+            continue
+        if opaque_calls(ctx, loop, ctx.function_of(c.node)):
+            return False
+    return True
+
+
+def _cannot_raise_before(ctx: FileContext, c: Candidate, loop: Node) -> bool:
+    """`len(name)` of a local certainly sized and bound before `loop`: evaluating it there
+    cannot fail, even when the original would never have run it."""
+    fn = ctx.function_of(c.node)
+    if c.label != "len" or fn is None or len(c.reads) != 1 or len(c.reads[0]) != 1:
+        return False
+    facts = read_facts(ctx, c.node, c.reads[0])
+    if facts is None or not facts.sized:
+        return False
+    return facts.param or _bound_before(fn, c.reads[0][0], loop)
+
+
+def _bound_before(fn: Node, name: str, loop: Node) -> bool:
+    """Some plain statement binds `name` before `loop`, in a block that holds the loop."""
+    ancestors: set[int] = set()
+    node: Node | None = loop
+    while node is not None and node != fn:
+        ancestors.add(node.id)
+        node = node.parent
+    body = fn.child_by_field_name("body")
+    for n in walk(body, into_scopes=False) if body is not None else []:
+        if n.start_byte >= loop.start_byte:
+            continue
+        if n.type != "expression_statement" or n.parent is None or n.parent.id not in ancestors:
+            continue
+        assign = n.named_children[0] if n.named_children else None
+        if (
+            assign is not None
+            and assign.type == "assignment"
+            and any(text(t) == name for t in target_names(assign.child_by_field_name("left")))
+        ):
+            return True
+    return False
+
+
+def _hoist_loop(ctx: FileContext, c: Candidate, level: str, free: bool) -> Node | None:
+    """The outermost loop the hoist can go before: the candidate's own loop, then each loop
+    around it that also leaves the call unchanged, when running it earlier cannot fail."""
+    if not _at_line_start(ctx, c.loop) or not _provably_unchanged(ctx, c, c.loop, level):
+        return None
+    target = c.loop
+    if not free:
+        return target
+    for outer in ctx.loops_around(c.loop):
+        if outer.type not in ("for_statement", "while_statement") or not _at_line_start(ctx, outer):
+            break
+        if not _provably_unchanged(ctx, c, outer, level):
+            break
+        if not _cannot_raise_before(ctx, c, outer):
+            break
+        target = outer
+    return target
+
+
+def _at_line_start(ctx: FileContext, loop: Node) -> bool:
+    return not ctx.source[line_start(ctx, loop.start_byte) : loop.start_byte].strip()
+
+
+def _occurrences(ctx: FileContext, c: Candidate, loop: Node) -> list[Node]:
+    """Every call in `loop` that is the same expression reading the same names."""
+    expr = same_expression(c.node)
+    roots = {read[0] for read in c.reads}
+    found = []
+    for part in loop_region(loop):
+        for n in walk(part, into_scopes=False):
+            if n.type != "call" or same_expression(n) != expr:
+                continue
+            if _rebound_by_comprehension(n, loop, roots):
+                continue
+            if found and n.start_byte < found[-1].end_byte:
+                continue
+            found.append(n)
+    return found
+
+
+def _rebound_by_comprehension(node: Node, loop: Node, roots: set[str]) -> bool:
+    parent = node.parent
+    while parent is not None and parent != loop:
+        if parent.type in COMPREHENSION_TYPES:
+            for clause in parent.named_children:
+                if clause.type == "for_in_clause" and roots & {
+                    text(t) for t in target_names(clause.child_by_field_name("left"))
+                }:
+                    return True
+        parent = parent.parent
+    return False
 
 
 def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
@@ -120,42 +215,46 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
     if call is None:
         return None
     c = LoopInvariant().candidate(ctx, call, {})
-    if c is None or c.loop.type != "while_statement":
+    if c is None or c.loop.type not in ("while_statement", "for_statement"):
         return None
-    loop = c.loop
-    condition = loop.child_by_field_name("condition")
-    if condition is None or not (condition.start_byte <= call.start_byte < condition.end_byte):
+    level = level_of(c.label)
+    condition = _in_condition(call, c.loop)
+    free = _cannot_raise_before(ctx, c, c.loop)
+    if not free and (condition is None or not _always_evaluated(call, condition)):
+        return None  # the original may never run it: hoisted, it could raise
+    loop = _hoist_loop(ctx, c, level, free)
+    if loop is None:
         return None
-    if ctx.source[line_start(ctx, loop.start_byte) : loop.start_byte].strip():
-        return None
-    expr = text(call)
+    expr = same_expression(call)
     edits: list[Edit] = []
     name = _reused(loop, expr)
     if name is None:
-        if not _always_evaluated(call, condition):
-            return None
         name = _variable_name(ctx, c)
         at = line_start(ctx, loop.start_byte)
-        edits.append(Edit(at, at, f"{indentation_at(ctx, loop)}{name} = {expr}\n"))
-    edits.append(Edit(call.start_byte, call.end_byte, name))
-    fn = ctx.function_of(call)
+        edits.append(Edit(at, at, f"{indentation_at(ctx, loop)}{name} = {text(call)}\n"))
+    edits.extend(Edit(n.start_byte, n.end_byte, name) for n in _occurrences(ctx, c, loop))
     reasons = []
-    level = level_of(c.label)
     for read in c.reads:
         shown = ".".join(read)
-        local = fn is not None and read[0] in ctx.local_names(fn)
-        if len(read) > 1 or not local:
+        facts = read_facts(ctx, call, read)
+        if len(read) > 1 or facts is None:
             reasons.append(
-                f"{shown} is reachable from outside this function: a callee or another "
-                "thread could change it while the loop runs"
+                f"{shown} is reachable from outside this function: another thread, or code "
+                "behind an attribute or item, could change it while the loop runs"
             )
-        elif level != "none" and not _fresh_local(ctx, read[0], fn):
+        elif level != "none" and not (facts.fresh or unchangeable(facts, read, level)):
+            held = (
+                "it is the caller's object"
+                if facts.param
+                else "it is passed on, stored, or bound to a value the code does not show"
+            )
             reasons.append(
-                f"{shown} may be shared with other code that changes its contents while "
-                "the loop runs"
+                f"{shown} may be shared with other code ({held}): nothing in the loop changes "
+                "it, but another thread holding it could"
             )
+    where = "while" if loop.type == "while_statement" else "for"
     return Fix(
-        title=f"Compute {_short(expr)} once before the while loop, as {name}",
+        title=f"Compute {_short(text(call))} once before the {where} loop, as {name}",
         edits=tuple(edits),
         safe=not reasons,
         note="; ".join(reasons),
