@@ -46,6 +46,7 @@ __all__ = [
     "find_ruff",
     "format_policy",
     "locate_function",
+    "ruff_findings",
     "splice",
     "static_checks",
 ]
@@ -265,9 +266,12 @@ def _ruff(
     )
 
 
-def _ruff_findings(
-    ruff: str, source: str, filename: str, cwd: Path, lines: set[int]
-) -> Counter[str]:
+RuffFinding = tuple[int, int, str]  # first and last line (1-based), "CODE: message"
+
+
+def ruff_findings(ruff: str, source: str, filename: str, cwd: Path) -> list[RuffFinding]:
+    """What `ruff check` reports on `source`, with the project's configuration (ruff reads it
+    from cwd and the filename), never fixing anything. Raises Rejected when ruff fails."""
     run = _ruff(
         ruff,
         ["check", "--no-fix", "--output-format", "json", "--exit-zero", "-q"],
@@ -279,10 +283,21 @@ def _ruff_findings(
         items = json.loads(run.stdout or "[]")
     except json.JSONDecodeError:
         raise Rejected("style", f"ruff check failed: {run.stderr.strip()[:200]}") from None
+    found: list[RuffFinding] = []
+    for i in items:
+        first = i.get("location", {}).get("row")
+        last = i.get("end_location", {}).get("row", first)
+        if isinstance(first, int):
+            last = last if isinstance(last, int) and last >= first else first
+            found.append((first, last, f"{i.get('code')}: {i.get('message')}"))
+    return found
+
+
+def _ruff_findings(
+    ruff: str, source: str, filename: str, cwd: Path, lines: set[int]
+) -> Counter[str]:
     return Counter(
-        f"{i.get('code')}: {i.get('message')}"
-        for i in items
-        if i.get("location", {}).get("row") in lines
+        text for first, _, text in ruff_findings(ruff, source, filename, cwd) if first in lines
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def fix(
     from megawatt.config import find_project_root, load_settings
     from megawatt.errors import MegawattError
     from megawatt.fixes.fixall import fix_source
+    from megawatt.fixes.guardrails import find_ruff
     from megawatt.scanner import check_ids
     from megawatt.skills import load_skills
 
@@ -80,8 +82,12 @@ def fix(
     files, errors = discover(list(paths), settings.exclude, root)
     for e in errors:
         error(e)
+    ruff = find_ruff()
+    if ruff is None:
+        note("ruff not found: fixes are not checked for new ruff findings")
     fixed_files = 0
     fixes = 0
+    held_back = 0
     for path in files:
         try:
             source = path.read_bytes()
@@ -89,8 +95,12 @@ def fix(
             error(f"{path}: cannot read ({err.strerror or err})")
             errors.append(str(path))
             continue
-        outcome = fix_source(str(path), source, skills, sel, ign, unsafe)
+        outcome = fix_source(str(path), source, skills, sel, ign, unsafe, ruff=ruff, root=root)
         shown = shown_path(str(path))
+        for skipped in outcome.skipped:
+            why = "unsafe" if skipped.unsafe else "refused"
+            note(f"{shown}:{skipped.line}: {skipped.skill}: not applied ({why}): {skipped.reason}")
+            held_back += skipped.unsafe
         if outcome.original_problem is not None:
             p = outcome.original_problem
             error(
@@ -112,15 +122,48 @@ def fix(
             for a in outcome.applied:
                 note(f"{shown}:{a.line}: {a.title}")
         else:
-            diff = difflib.unified_diff(
-                outcome.before.decode("utf-8", "replace").splitlines(keepends=True),
-                outcome.after.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile=f"a/{shown}",
-                tofile=f"b/{shown}",
-            )
-            click.echo("".join(diff), nl=False)
+            click.echo(patch(outcome.before, outcome.after, patch_name(path, root)), nl=False)
     verb = "applied" if mode == "write" else "would apply"
     note(f"{verb} {plural(fixes, 'fix', 'fixes')} in {plural(fixed_files, 'file')}")
+    if held_back:
+        note(
+            f"{plural(held_back, 'unsafe fix', 'unsafe fixes')} not applied: add --unsafe to "
+            "apply them too, after reading why each is unsafe (above)"
+        )
     if errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_PENDING if mode == "diff" and fixes else EXIT_OK)
+
+
+def patch_name(path: Path, root: Path) -> str:
+    """The file's path in a patch: relative to the project root, with forward slashes, as
+    `git apply` and `patch -p1` (run at the root) take it after the `a/` and `b/`."""
+    full = path.resolve()
+    try:
+        return full.relative_to(root.resolve()).as_posix()
+    except ValueError:  # outside the project: relative to where the command runs, if it can be
+        rel = os.path.relpath(full, Path.cwd())
+        return Path(rel).as_posix() if not rel.startswith("..") else full.as_posix()
+
+
+def patch(before: bytes, after: bytes, name: str) -> str:
+    """A unified diff of one file that `git apply` and `patch -p1` accept, including a last line
+    without a newline (which needs the `\\ No newline at end of file` marker)."""
+    old, new = _lines(before), _lines(after)
+    out: list[str] = []
+    diff = difflib.unified_diff(old, new, fromfile=f"a/{name}", tofile=f"b/{name}")
+    for i, line in enumerate(diff):
+        if line.endswith("\n"):
+            out.append(line)
+        elif i < 2:  # the file names
+            out.append(line + "\n")
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(source: bytes) -> list[str]:
+    # split at newlines only: str.splitlines also splits at form feeds and other separators
+    # that a patch tool reads as part of the line
+    parts = source.decode("utf-8", "replace").split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
