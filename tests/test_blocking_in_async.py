@@ -235,3 +235,87 @@ def test_suppression_and_half_typed_file() -> None:
         time.sleep(
     """
     assert lines(src, SKILL) == [11]
+
+
+def test_aiohttp_own_write_bytes_method_is_not_pathlib() -> None:
+    # aiohttp/client_reqrep.py: ClientRequest.write_bytes is the class's own coroutine; the
+    # old resolution went by the attribute name and offered `asyncio.to_thread` around it
+    src = """
+    import asyncio
+    import sys
+
+    class ClientRequest:
+        async def write_bytes(self, writer, conn, content_length):
+            await writer.write(self.body)
+
+        async def send(self, conn):
+            writer = conn.writer
+            if self.body or self._continue is not None:
+                coro = self.write_bytes(writer, conn, self._get_content_length())
+                if sys.version_info >= (3, 12):
+                    task = asyncio.Task(coro, loop=self.loop, eager_start=True)
+                else:
+                    task = self.loop.create_task(coro)
+            else:
+                await writer.write_bytes(b"")
+                task = None
+            return task
+
+        @classmethod
+        async def probe(cls, path):
+            return cls.read_text(path)
+
+    async def test_cancel_during_expect100_preamble(conn, make_request):
+        req = make_request("POST", "http://python.org/", data=b"test data", expect100=True)
+        writer = conn.writer
+        task = asyncio.create_task(req.write_bytes(writer, conn, None))
+        await asyncio.sleep(0)
+        task.cancel()
+    """
+    assert lines(src, SKILL) == []
+
+
+def test_path_methods_are_resolved_by_what_the_receiver_is_bound_to() -> None:
+    src = """
+    import pathlib
+    from pathlib import Path
+
+    async def load(name, cache_dir: Path, raw):
+        config = Path(name).read_text()
+        (cache_dir / "last").write_text(config)
+        settings = pathlib.Path("settings.toml")
+        extra = settings.with_suffix(".local").read_bytes()
+        raw.write_bytes(extra)                  # unknown object: any class's write_bytes
+        either = Path(name) if name else raw
+        either.read_text()                      # bound to a path or to something else
+        return config
+
+    async def test_writes(tmp_path):
+        (tmp_path / "file").write_bytes(b"0123456789")
+    """
+    found = findings(src, SKILL, path="test_load.py")
+    assert [f.span.line for f in found] == [6, 7, 9, 16]
+    resolved = [dict(f.evidence)["resolved"] for f in found]
+    assert resolved == [
+        "pathlib.Path().read_text",
+        "cache_dir.write_text",
+        "pathlib.Path().read_bytes",
+        "tmp_path.write_bytes",
+    ]
+
+
+def test_non_blocking_is_told_by_the_receiver_not_a_name_ending_in_it() -> None:
+    src = """
+    import socket
+
+    async def relay(host, port):
+        raw_sock = socket.socket()
+        raw_sock.setblocking(False)
+        sock = socket.create_connection((host, port))
+        sock.sendall(b"ping")                   # blocking: only raw_sock is non-blocking
+        try:
+            raw_sock.connect((host, port))
+        except (BlockingIOError, InterruptedError):
+            pass
+    """
+    assert lines(src, SKILL) == [7, 8]  # create_connection blocks too

@@ -23,6 +23,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detector import Captures, Detector
+from megawatt.analyzers.detectors._loop_facts import decorator_names, walk
 from megawatt.analyzers.detectors._scope_facts import ScopeFacts, scope_facts, snippet
 from megawatt.analyzers.parsing import PYTHON
 from megawatt.model import Finding
@@ -145,8 +146,8 @@ def classify(
         return None
     method = text(func.child_by_field_name("attribute"))
     recv = func.child_by_field_name("object")
-    if recv is None:
-        return None
+    if recv is None or _on_own_object(recv, fn):
+        return None  # the class's own method (aiohttp's `async def write_bytes`), not a library's
     made_by = _made_by(ctx, recv, fn, cache)
     if method in _HTTP_VERBS and made_by in _CLIENT_FACTORIES:
         return Blocking("http", f"{made_by}().{method}", 0.85)
@@ -159,11 +160,124 @@ def classify(
             return None  # a non-blocking socket driven by hand
         return Blocking("socket", f"{made_by}().{method}", 0.75)
     if method in _PATH_METHODS:
-        if made_by in _PATH_FACTORIES:
-            return Blocking("file", f"{made_by}().{method}", 0.45)
-        if made_by is None:
-            return Blocking("file", f"<path>.{method}", 0.35)
+        # by what the receiver is bound to, never by the method's name: `writer.write_bytes`
+        # on an unknown object is any class's method
+        path = path_origin(ctx, recv, fn, cache)
+        if path is not None:
+            return Blocking("file", f"{path}.{method}", 0.45 if path.endswith(")") else 0.4)
     return None
+
+
+def _on_own_object(recv: Node, fn: Node) -> bool:
+    """`self.x(...)` / `cls.x(...)` (or any chain rooted at them) in a method: the call goes to
+    the instance or class, whose methods are the project's own."""
+    root = recv
+    while root.type in ("attribute", "subscript", "call"):
+        nxt = root.child_by_field_name(
+            "object"
+            if root.type == "attribute"
+            else "value"
+            if root.type == "subscript"
+            else "function"
+        )
+        if nxt is None:
+            return False
+        root = nxt
+    if root.type != "identifier":
+        return False
+    name = text(root)
+    return name in ("self", "cls") or (_is_method(fn) and name == _first_parameter(fn))
+
+
+def _is_method(fn: Node) -> bool:
+    """A def directly in a class body, binding its instance or class as the first parameter."""
+    parent = fn.parent
+    if parent is not None and parent.type == "decorated_definition":
+        if "staticmethod" in {d.rsplit(".", 1)[-1] for d in decorator_names(fn)}:
+            return False
+        parent = parent.parent
+    return (
+        parent is not None
+        and parent.type == "block"
+        and parent.parent is not None
+        and parent.parent.type == "class_definition"
+    )
+
+
+def _first_parameter(fn: Node) -> str | None:
+    params = fn.child_by_field_name("parameters")
+    for p in params.named_children if params is not None else ():
+        ident = p if p.type == "identifier" else p.child_by_field_name("name")
+        if ident is None and p.named_children:
+            ident = p.named_children[0]
+        return text(ident) if ident is not None and ident.type == "identifier" else None
+    return None
+
+
+def _uses_pytest(ctx: FileContext) -> bool:
+    """A test module: pytest binds a `tmp_path` parameter to a pathlib.Path."""
+    name = Path(ctx.path).name
+    return (
+        name.startswith("test_")
+        or name == "conftest.py"
+        or any(t.split(".", 1)[0] == "pytest" for t in ctx.imports.bindings.values())
+    )
+
+
+_PATH_RETURNING = frozenset(
+    {"with_suffix", "with_name", "with_stem", "joinpath", "resolve", "absolute", "expanduser",
+     "relative_to", "parent"}
+)  # fmt: skip
+
+
+def path_origin(
+    ctx: FileContext, node: Node, fn: Node, cache: dict[int, ScopeFacts], depth: int = 0
+) -> str | None:
+    """How `node` is known to be a pathlib path: "pathlib.Path()" for a factory call, the
+    name of a parameter annotated with a path class, or None when nothing binds it to one."""
+    if depth > 4:
+        return None
+    t = node.type
+    if t == "parenthesized_expression" and node.named_children:
+        return path_origin(ctx, node.named_children[0], fn, cache, depth + 1)
+    if t == "call":
+        func = node.child_by_field_name("function")
+        qualified = ctx.qualified(func)
+        if qualified in _PATH_FACTORIES:
+            return f"{qualified}()"
+        if func is not None and func.type == "attribute":
+            name = text(func.child_by_field_name("attribute"))
+            obj = func.child_by_field_name("object")
+            if name in _PATH_RETURNING and obj is not None:
+                return path_origin(ctx, obj, fn, cache, depth + 1)
+        return None
+    if t == "binary_operator":
+        op = node.child_by_field_name("operator")
+        left = node.child_by_field_name("left")
+        if op is not None and op.type == "/" and left is not None:
+            return path_origin(ctx, left, fn, cache, depth + 1)
+        return None
+    if t == "attribute":
+        obj = node.child_by_field_name("object")
+        if text(node.child_by_field_name("attribute")) == "parent" and obj is not None:
+            return path_origin(ctx, obj, fn, cache, depth + 1)
+        return None
+    if t != "identifier":
+        return None
+    name = text(node)
+    facts = scope_facts(ctx, fn, cache)
+    if name in facts.params:
+        annotation = facts.params[name]
+        if annotation is None:
+            return name if name == "tmp_path" and _uses_pytest(ctx) else None
+        kind = annotation.named_children[0] if annotation.named_children else None
+        return name if kind is not None and ctx.qualified(kind) in _PATH_FACTORIES else None
+    scope = fn if name in facts.binds else ctx.tree.root_node
+    values = scope_facts(ctx, scope, cache).values(name)
+    if not values or any(v is None for _, v in values):
+        return None
+    origins = {path_origin(ctx, v, fn, cache, depth + 1) for _, v in values if v is not None}
+    return origins.pop() if len(origins) == 1 and None not in origins else None
 
 
 def _made_by(ctx: FileContext, recv: Node, fn: Node, cache: dict[int, ScopeFacts]) -> str | None:
@@ -203,9 +317,26 @@ def _factory_of(ctx: FileContext, binding: Node) -> str | None:
 
 
 def _set_non_blocking(fn: Node, name: str) -> bool:
-    """`sock.setblocking(False)` / `sock.settimeout(0)` anywhere in the function."""
-    source = text(fn)
-    return f"{name}.setblocking(" in source or f"{name}.settimeout(0" in source
+    """`name.setblocking(False)` / `name.settimeout(0)` anywhere in the function, with `name`
+    the receiver itself (an identifier node), not a name that merely ends in it."""
+    for node in walk(fn):
+        if node.type != "call":
+            continue
+        func = node.child_by_field_name("function")
+        if func is None or func.type != "attribute":
+            continue
+        obj = func.child_by_field_name("object")
+        method = text(func.child_by_field_name("attribute"))
+        if obj is None or obj.type != "identifier" or text(obj) != name:
+            continue
+        args = node.child_by_field_name("arguments")
+        values = [a for a in args.named_children if a.type != "comment"] if args else []
+        first = text(values[0]) if values else ""
+        if (method, first) in (("setblocking", "False"), ("setblocking", "0")):
+            return True
+        if method == "settimeout" and first in ("0", "0.0"):
+            return True
+    return False
 
 
 def _expects_would_block(call: Node, fn: Node) -> bool:
@@ -214,13 +345,27 @@ def _expects_would_block(call: Node, fn: Node) -> bool:
     while node is not None and node != fn:
         if node.type == "try_statement":
             for clause in node.named_children:
-                if (
-                    clause.type == "except_clause"
-                    and "BlockingIOError" in text(clause).split(":", 1)[0]
+                if clause.type == "except_clause" and any(
+                    "BlockingIOError" in _caught(c) for c in clause.named_children[:1]
                 ):
                     return True
         node = node.parent
     return False
+
+
+def _caught(expr: Node) -> set[str]:
+    """The exception names an except clause's type names: `(BlockingIOError, OSError) as e`."""
+    names: set[str] = set()
+    for n in walk(expr):
+        if n.type == "identifier" and (
+            n.parent is None
+            or n.parent.type != "attribute"
+            or n.parent.child_by_field_name("attribute") == n
+        ):
+            if n.parent is not None and n.parent.type == "as_pattern_target":
+                continue  # the `as e` name
+            names.add(text(n))
+    return names
 
 
 class BlockingInAsync(Detector):
