@@ -262,6 +262,33 @@ def test_one_hoist_per_expression_placed_before_the_outermost_invariant_loop() -
     assert findings(after, SKILL) == []
 
 
+def test_hoists_in_one_function_get_names_of_their_own() -> None:
+    # fixes made in one round cannot see each other's names: both were `rows_len`, and the
+    # inner loop's assignment overwrote the outer loop's bound
+    src = """
+    class Table:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def join(self, other):
+            pairs = []
+            i = 0
+            while i < len(self.rows):
+                j = 0
+                while j < len(other.rows):
+                    if self.rows[i][0] == other.rows[j][0]:
+                        pairs.append((self.rows[i][1], other.rows[j][1]))
+                    j += 1
+                i += 1
+            return pairs
+    """
+    after = fixed(src, SKILL)
+    assert "self_rows_len = len(self.rows)" in after
+    assert "other_rows_len = len(other.rows)" in after
+    probe = "Table([(1, 'a'), (2, 'b'), (1, 'c')]).join(Table([(1, 'x')]))"
+    assert run(src, probe) == run(after, probe) == [("a", "x"), ("c", "x")]
+
+
 def test_one_finding_per_expression_per_loop() -> None:
     src = """
     def twice(points: tuple[float, ...], scale: float) -> list[float]:

@@ -230,7 +230,7 @@ def pure_kind(ctx: FileContext, call: Node) -> tuple[str, str] | None:
     return None
 
 
-def _name_reads(ctx: FileContext, expr: Node) -> tuple[tuple[str, ...], ...] | None:
+def name_reads(ctx: FileContext, expr: Node) -> tuple[tuple[str, ...], ...] | None:
     """The chains an expression reads (`self.root`, `base`), or None if it is not pure."""
     reads: list[tuple[str, ...]] = []
     for n in walk(expr):
@@ -436,7 +436,7 @@ class LoopInvariant(Detector):
             and label in ("sorted", "tuple")
         ):
             return None  # `x in sorted(y)`: list-membership-in-loop reports it
-        reads = _name_reads(ctx, node)
+        reads = name_reads(ctx, node)
         if reads is None or not reads:
             return None  # impure parts, or a constant (`len("abc")`) the compiler may fold
         args = node.child_by_field_name("arguments")

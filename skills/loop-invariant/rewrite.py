@@ -32,7 +32,9 @@ from megawatt.analyzers.detectors.loop_invariant import (
     Candidate,
     LoopInvariant,
     level_of,
+    name_reads,
     opaque_calls,
+    pure_kind,
     read_facts,
     same_expression,
     unchangeable,
@@ -68,15 +70,41 @@ def _in_condition(call: Node, loop: Node) -> Node | None:
     return None
 
 
-def _variable_name(ctx: FileContext, c: Candidate) -> str:
-    func = c.label.rsplit(".", 1)[-1]
-    last = c.reads[0][-1] if c.reads and c.reads[0][-1] != "[]" else "value"
+def _base_name(label: str, reads: tuple[tuple[str, ...], ...], whole: bool = False) -> str:
+    func = label.rsplit(".", 1)[-1]
+    read = reads[0] if reads else ()
+    last = "_".join(p for p in read if p != "[]") if whole else (read[-1] if read else "")
+    last = last if last and last != "[]" else "value"
     base = f"{last}_len" if func == "len" else f"{func}_{last}"
-    base = re.sub(r"\W", "_", base).strip("_").lower() or "value"
+    return re.sub(r"\W", "_", base).strip("_").lower() or "value"
+
+
+def _variable_name(ctx: FileContext, c: Candidate) -> str:
+    base = _base_name(c.label, c.reads)
+    if _clashes(ctx, c, base):
+        base = _base_name(c.label, c.reads, whole=True)  # `a_text_len` beside `b_text_len`
     name, n = base, 2
     while name_used(ctx, name):
         name, n = f"{base}_{n}", n + 1
     return name
+
+
+def _clashes(ctx: FileContext, c: Candidate, base: str) -> bool:
+    """Whether another expression in the same function would be hoisted under the same name:
+    fixes made in one round cannot see each other's names."""
+    fn = ctx.function_of(c.node)
+    body = fn.child_by_field_name("body") if fn is not None else None
+    if body is None:
+        return False
+    expr = same_expression(c.node)
+    for n in walk(body, into_scopes=False):
+        if n.type != "call" or same_expression(n) == expr:
+            continue
+        kind = pure_kind(ctx, n)
+        reads = name_reads(ctx, n) if kind is not None else None
+        if kind is not None and reads and _base_name(kind[1], reads) == base:
+            return True
+    return False
 
 
 def _reused(loop: Node, expr: str) -> str | None:
