@@ -391,3 +391,129 @@ def test_suppression_and_half_typed_file() -> None:
             s += str(x)
     """
     assert lines(src, SKILL) == [11]
+
+
+BOUNDED = """
+import base64
+
+_SESSION_COOKIES = ("sessionid", "csrftoken")
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def b64url_decode(segment: str) -> bytes:
+    # JWT segments drop their "=" padding; urlsafe_b64decode wants it back
+    while len(segment) % 4:
+        segment += "="
+    return base64.urlsafe_b64decode(segment)
+
+
+def pad_chunk(raw: bytes) -> bytes:
+    while len(raw) % 4 != 0:
+        raw += b"="
+    return raw
+
+
+def cookie_header(jar: dict[str, str]) -> str:
+    header = ""
+    for name in _SESSION_COOKIES:
+        if name in jar:
+            header += f"{name}={jar[name]}; "
+    return header.rstrip("; ")
+
+
+def close_brackets(expr: str) -> str:
+    suffix = ""
+    for opener, closer in _CLOSERS.items():
+        suffix += closer * (expr.count(opener) - expr.count(closer))
+    return expr + suffix
+
+
+def close_brackets_in_order(expr: str) -> str:
+    tail = ""
+    for opener, closer in zip("([{", ")]}"):
+        tail += closer * (expr.count(opener) - expr.count(closer))
+    return expr + tail
+"""
+
+
+def test_loops_bounded_by_small_constants_are_left_alone() -> None:
+    # padding to a multiple of 4 adds at most 3 characters; two cookie names; three bracket kinds
+    assert lines(BOUNDED, SKILL) == []
+    assert run(BOUNDED, "b64url_decode('aGk')") == b"hi"
+    assert run(BOUNDED, "close_brackets('f(a[1')") == "f(a[1)]"
+
+
+def test_loops_that_only_look_bounded_are_still_reported() -> None:
+    src = """
+    _WATCHED = ["sessionid"]
+
+
+    def register(name):
+        _WATCHED.append(name)  # the module list grows: no bound
+
+
+    def pad(text: str, width: int) -> str:
+        while len(text) < width:  # width is not a constant
+            text += " "
+        return text
+
+
+    def header(jar: dict[str, str]) -> bytes:
+        out = b""
+        for name in _WATCHED:
+            out += name.encode() + b"=" + jar[name].encode() + b"; "
+        return out
+
+
+    def every_cookie(jar: dict[str, str]) -> bytes:
+        out = b""
+        for name in jar:
+            out += name.encode() + b"; "
+        return out
+
+
+    def shout(words):
+        loud = ""
+        for w in ("a", "b", "c") + tuple(words):
+            loud += w.upper()
+        return loud
+    """
+    assert lines(src, SKILL) == [11, 18, 25, 32]
+
+
+def test_local_str_is_a_constant_factor_bytes_and_sum_are_quadratic() -> None:
+    from megawatt.ranking import rank
+    from megawatt.skills import load_skills
+
+    src = """
+    def render(rows: list[str]) -> str:
+        html = "<table>"
+        for row in rows:
+            html += "<tr><td>" + row + "</td></tr>"
+        return html + "</table>"
+
+
+    def read_body(stream) -> bytes:
+        body = b""
+        while chunk := stream.read(8192):
+            body += chunk
+        return body
+
+
+    def flatten(batches: list[list[int]]) -> list[int]:
+        return sum(batches, [])
+    """
+    found = {f.span.line: f for f in findings(src, SKILL)}
+    local, raw, flat = found[5], found[12], found[17]
+    assert "constant factor" in local.message and "in place" in local.message
+    assert "O(n²)" not in local.message
+    assert dict(local.evidence)["growth"] == "linear on CPython: a constant factor"
+    assert "O(n²)" in raw.message and dict(raw.evidence)["growth"] == "quadratic"
+    assert "O(n²)" in flat.message
+    ranked = [o.finding.span.line for o in rank(found.values(), load_skills())]
+    assert ranked[-1] == 5  # the str CPython extends in place ranks last
+    assert local.confidence < 0.5 < min(raw.confidence, flat.confidence)
+    skill_text = (
+        Path(__file__).resolve().parent.parent / "skills" / SKILL / "SKILL.md"
+    ).read_text()
+    assert "constant factor" in skill_text

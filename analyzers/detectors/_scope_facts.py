@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from megawatt.analyzers.context import COMPREHENSION_TYPES, FileContext, text
+from megawatt.analyzers.detectors._loop_facts import global_declared, module_mutations
 from megawatt.model import Edit
 
 NESTED_SCOPES = ("function_definition", "class_definition", "lambda")
@@ -602,3 +603,181 @@ def place_import(ctx: FileContext, edit: Edit | None) -> Edit | None:
     if nl < 0:
         return Edit(len(ctx.source), len(ctx.source), "\n" + edit.text)
     return Edit(nl + 1, nl + 1, edit.text)
+
+
+# -- loops bounded by a small constant ---------------------------------------------------------
+
+_PASS_THROUGH = frozenset(("enumerate", "reversed", "sorted", "list", "tuple", "set", "frozenset"))
+_SMALL_CONTAINERS = ("tuple", "list", "set", "dictionary", "string", "concatenated_string")
+_IMMUTABLE_CONTAINERS = ("tuple", "string", "concatenated_string")
+
+
+def small_literal_size(node: Node | None) -> int | None:
+    """How many items iterating over a literal yields (a tuple, list, set or dict display, or a
+    plain string: its characters); None when it is not such a literal."""
+    if node is None:
+        return None
+    if node.type in ("parenthesized_expression",) and node.named_children:
+        return small_literal_size(node.named_children[0])
+    if node.type in ("tuple", "list", "set"):
+        if any(c.type in ("list_splat", "comment") for c in node.named_children):
+            return None
+        return len(node.named_children)
+    if node.type == "dictionary":
+        if any(c.type != "pair" for c in node.named_children):
+            return None
+        return len(node.named_children)
+    if node.type == "string":
+        if any(c.type == "interpolation" for c in node.named_children):
+            return None  # an f-string: its length is not in the source
+        body = [c for c in node.named_children if c.type == "string_content"]
+        return sum(len(text(c)) for c in body)
+    return None
+
+
+def _constant_value(ctx: FileContext, ident: Node, cache: dict[int, ScopeFacts]) -> Node | None:
+    """The literal a name is bound to once and for all: one binding in its scope (the function
+    when the name is local there, else the module), no `global` rebinding it, and for a
+    mutable display no call or store that may change it."""
+    name = text(ident)
+    fn = ctx.function_of(ident)
+    local = fn is not None and ctx.is_local(ident, name)
+    facts = scope_facts(ctx, fn if local and fn is not None else ctx.tree.root_node, cache)
+    bound = facts.binds.get(name, [])
+    if len(bound) != 1 or name in facts.declared:
+        return None
+    value = bound_value(bound[0], name)
+    if value is None or small_literal_size(value) is None:
+        return None
+    if not local:
+        if global_declared(ctx, name):
+            return None
+        if value.type not in _IMMUTABLE_CONTAINERS and any(
+            m.node.start_byte != bound[0].start_byte for m in module_mutations(ctx, name)
+        ):
+            return None
+    elif value.type not in _IMMUTABLE_CONTAINERS:
+        return None  # a local list may be grown anywhere in the function: not worth proving
+    return value
+
+
+def iteration_bound(
+    ctx: FileContext, iterable: Node | None, cache: dict[int, ScopeFacts]
+) -> int | None:
+    """At most how many items `for ... in iterable` yields, when the source says so: a literal,
+    a name bound once to one (`_COOKIE_KEYS = ("sessionid", "csrftoken")`), a literal dict's
+    `.items()`/`.keys()`/`.values()`, `range(<int>)`, and `zip`/`enumerate`/`reversed`/
+    `sorted` of those (zip stops at its shortest argument)."""
+    if iterable is None:
+        return None
+    size = small_literal_size(iterable)
+    if size is not None:
+        return size
+    if iterable.type == "identifier":
+        value = _constant_value(ctx, iterable, cache)
+        return small_literal_size(value) if value is not None else None
+    if iterable.type != "call":
+        return None
+    func, args = iterable.child_by_field_name("function"), iterable.child_by_field_name("arguments")
+    if func is None or args is None or args.type != "argument_list":
+        return None
+    positional = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")]
+    if func.type == "attribute":
+        attr = func.child_by_field_name("attribute")
+        obj = func.child_by_field_name("object")
+        if attr is not None and text(attr) in ("items", "keys", "values") and not positional:
+            return iteration_bound(ctx, obj, cache)
+        return None
+    if func.type != "identifier" or not ctx.is_builtin(func):
+        return None
+    name = text(func)
+    if any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+        return None
+    if name == "range":
+        if not positional or not all(a.type == "integer" for a in positional):
+            return None
+        try:
+            values = [int(text(a), 0) for a in positional]
+        except ValueError:
+            return None
+        start, stop = (0, values[0]) if len(values) == 1 else (values[0], values[1])
+        step = values[2] if len(values) > 2 else 1
+        return max(0, -(-(stop - start) // step)) if step > 0 else None
+    if name == "zip" and positional:
+        bounds = [iteration_bound(ctx, a, cache) for a in positional]
+        known = [b for b in bounds if b is not None]
+        return min(known) if known else None
+    if name in _PASS_THROUGH and len(positional) == 1:
+        return iteration_bound(ctx, positional[0], cache)
+    return None
+
+
+def _len_of(node: Node | None, target: str) -> bool:
+    """`node` is `len(target)`."""
+    if node is None or node.type != "call":
+        return False
+    func, args = node.child_by_field_name("function"), node.child_by_field_name("arguments")
+    if func is None or text(func) != "len" or args is None:
+        return False
+    items = [a for a in args.named_children if a.type != "comment"]
+    return len(items) == 1 and text(items[0]) == target
+
+
+def _small_int(node: Node | None, limit: int) -> bool:
+    if node is None or node.type != "integer":
+        return False
+    try:
+        return 0 < int(text(node), 0) <= limit
+    except ValueError:
+        return False
+
+
+def while_bounded_by_growth(loop: Node, target: str, limit: int = _SMALL_LOOP) -> bool:
+    """A `while` whose condition stops it once `target`, which the loop grows, reaches a small
+    length: `while len(s) % 4:` (base64 padding: at most 3 rounds), `while len(s) % 4 != 0:`,
+    `while len(s) < 8:`. Each `+=` makes `target` longer, so the loop runs at most that many
+    times."""
+    if loop.type != "while_statement":
+        return False
+    cond = loop.child_by_field_name("condition")
+    while cond is not None and cond.type == "parenthesized_expression" and cond.named_children:
+        cond = cond.named_children[0]
+    if cond is None:
+        return False
+
+    def modulo(node: Node | None) -> bool:
+        return (
+            node is not None
+            and node.type == "binary_operator"
+            and text(node.child_by_field_name("operator")) == "%"
+            and _len_of(node.child_by_field_name("left"), target)
+            and _small_int(node.child_by_field_name("right"), limit)
+        )
+
+    if modulo(cond):
+        return True
+    if cond.type != "comparison_operator" or len(cond.named_children) != 2:
+        return False
+    left, right = cond.named_children
+    ops = [text(c) for c in cond.children if not c.is_named]
+    if len(ops) != 1:
+        return False
+    op = ops[0]
+    if op == "!=" and modulo(left) and right.type == "integer" and text(right) == "0":
+        return True
+    if op in ("<", "<=") and _len_of(left, target) and _small_int(right, limit):
+        return True
+    return op in (">", ">=") and _small_int(left, limit) and _len_of(right, target)
+
+
+def loop_is_bounded(
+    ctx: FileContext, loop: Node, target: str, cache: dict[int, ScopeFacts]
+) -> bool:
+    """The loop runs only a few times, as the source shows: `loop_is_small`, a `for` over
+    something `iteration_bound` finds small, or a `while` that `target`'s growth ends soon."""
+    if loop_is_small(ctx, loop):
+        return True
+    if loop.type == "for_statement":
+        bound = iteration_bound(ctx, loop.child_by_field_name("right"), cache)
+        return bound is not None and bound <= _SMALL_LOOP
+    return while_bounded_by_growth(loop, target)

@@ -19,7 +19,7 @@ from megawatt.analyzers.detectors._scope_facts import (
     ScopeFacts,
     accumulating_loops,
     is_stringish,
-    loop_is_small,
+    loop_is_bounded,
     name_kinds,
     scope_facts,
     scope_of,
@@ -102,8 +102,8 @@ class QuadraticConcat(Detector):
         if kind != "tuple" and rhs_kind == "tuple":
             return None
         loops = accumulating_loops(ctx, facts, name, aug)
-        if not loops or all(loop_is_small(ctx, loop) for loop in loops):
-            return None
+        if not loops or all(loop_is_bounded(ctx, loop, name, facts_cache) for loop in loops):
+            return None  # a few rounds (padding to 4, two cookie names, three bracket kinds)
         key = (scope.id, name, loops[-1].id)
         if key in seen:
             return None
@@ -150,23 +150,29 @@ class QuadraticConcat(Detector):
             confidence = 0.85
             advice = "append the chunks to a list and b''.join() them once (or use a bytearray)"
         else:
-            confidence = {"attribute": 0.8, "global": 0.7}.get(where, 0.55)
+            # a local str is extended in place by CPython: linear, so the join buys a constant
+            # factor; it ranks below the copies that are quadratic on every interpreter
+            confidence = {"attribute": 0.8, "global": 0.7}.get(where, 0.35)
             advice = "append the parts to a list and ''.join() them once after the loop"
         if not type_known:
             confidence -= 0.1
         if len(loops) > 1:
             confidence += 0.05
-        if kind in ("str", "strlike") and where == "local":
+        in_place = kind in ("str", "strlike") and where == "local"
+        if in_place:
             why = (
-                "each += may copy everything built so far (CPython's in-place shortcut for a "
-                "local str is not guaranteed: not on PyPy, not while anything else refers "
-                "to the string), O(n²) in the final length"
+                "CPython extends a local str in place while nothing else refers to it, so this "
+                "is linear there and a join saves only a constant factor (100,000 appends: "
+                "3.9 ms, 2.6 ms with ''.join); it is quadratic on PyPy, while another reference "
+                "to the string exists, and under a tracer or profiler"
             )
         else:
             why = f"each += copies the whole {what} built so far ({where} {what}s never grow "
             why += "in place), O(n²) in the final length"
             if where == "local":
                 why = f"each += copies the whole {what} built so far, O(n²) in the final length"
+            if kind == "bytes":
+                why += " (100,000 appends of 10 bytes: 1.7 s, 6 ms with b''.join)"
         loop = loops[0]
         header = text(loop).split("\n", 1)[0][:80]
         evidence = [
@@ -174,6 +180,7 @@ class QuadraticConcat(Detector):
             ("type", f"{what} ({origin})" if origin else what),
             ("scope", where),
             ("loop", f"line {loop.start_point.row + 1}: {header}"),
+            ("growth", "linear on CPython: a constant factor" if in_place else "quadratic"),
         ]
         return self.finding(
             ctx,
