@@ -306,3 +306,62 @@ def test_import_goes_below_the_module_header() -> None:
         '"""Drain jobs."""\nfrom __future__ import annotations\n\nimport collections\n'
     )
     assert "    todo = collections.deque(jobs)\n" in after
+
+
+def test_lists_tiny_by_construction_are_left_alone() -> None:
+    src = '''
+    import sys
+
+
+    def owner_of(func):
+        """The class a method is defined in, from its qualified name."""
+        parts = func.__qualname__.split(".")
+        owner = sys.modules[func.__module__]
+        while len(parts) > 1:
+            owner = getattr(owner, parts.pop(0))
+        return owner
+
+
+    def package_chain(cls):
+        names = cls.__module__.split(".")
+        found = []
+        while names:
+            found.append(names.pop(0))
+        return found
+
+
+    def parse_request_line(line: str):
+        fields = line.split(" ", 2)
+        method = fields.pop(0)
+        while fields:
+            print(method, fields.pop(0))
+    '''
+    assert lines(src, SKILL) == []
+    assert run(src, "package_chain(int)") == ["builtins"]
+
+
+def test_lists_that_may_grow_are_still_reported() -> None:
+    src = """
+    def walk(root):
+        queue = [root]
+        seen = []
+        while queue:
+            node = queue.pop(0)
+            seen.append(node)
+            queue.extend(node.children)
+        return seen
+
+
+    def resolve(path: str):
+        parts = path.split("/")
+        while parts:
+            print(parts.pop(0))
+
+
+    def modules(cls):
+        names = cls.__module__.split(".")
+        names += ["extra"]
+        while names:
+            print(names.pop(0))
+    """
+    assert lines(src, SKILL) == [6, 15, 22]

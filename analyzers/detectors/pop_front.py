@@ -29,6 +29,86 @@ from megawatt.analyzers.detectors._scope_facts import (
 from megawatt.model import Finding
 
 LIST_KINDS = frozenset(("list", "bytearray", "array"))
+# attributes holding a dotted Python name: a handful of parts, whatever the program does
+_DOTTED_NAMES = frozenset(("__module__", "__qualname__", "__name__", "__package__"))
+_GROWING = frozenset(("append", "extend", "insert", "__iadd__"))
+_FEW = 16  # items: popping from the front of this many moves nothing worth a deque
+
+
+def _int_value(node: Node | None) -> int | None:
+    if node is None or node.type != "integer":
+        return None
+    try:
+        return int(text(node), 0)
+    except ValueError:
+        return None
+
+
+def _few_items(value: Node | None) -> bool:
+    """A list that holds a few items by construction: a short literal, `s.split(sep, 2)`
+    (at most maxsplit + 1 parts), or a dotted name split at its dots
+    (`cls.__module__.split(".")`)."""
+    if value is None:
+        return False
+    if value.type == "list":
+        items = value.named_children
+        return len(items) <= _FEW and not any(c.type == "list_splat" for c in items)
+    if value.type != "call":
+        return False
+    func, args = value.child_by_field_name("function"), value.child_by_field_name("arguments")
+    if func is None or func.type != "attribute" or args is None:
+        return False
+    method = func.child_by_field_name("attribute")
+    if method is None or text(method) not in ("split", "rsplit"):
+        return False
+    positional = [a for a in args.named_children if a.type not in ("keyword_argument", "comment")]
+    limit = _int_value(positional[1]) if len(positional) > 1 else None
+    for a in args.named_children:
+        if a.type == "keyword_argument" and text(a.child_by_field_name("name")) == "maxsplit":
+            limit = _int_value(a.child_by_field_name("value"))
+    if limit is not None and 0 <= limit < _FEW:
+        return True
+    obj = func.child_by_field_name("object")
+    sep = positional[0] if positional else None
+    if sep is None or text(sep) not in ('"."', "'.'"):
+        return False
+    while obj is not None and obj.type == "call":  # str(cls.__module__).split(".")
+        inner = obj.child_by_field_name("arguments")
+        obj = inner.named_children[0] if inner is not None and inner.named_children else None
+    if obj is None:
+        return False
+    name = obj.child_by_field_name("attribute") if obj.type == "attribute" else obj
+    return name is not None and text(name) in _DOTTED_NAMES
+
+
+def tiny_by_construction(facts: ScopeFacts, name: str) -> str:
+    """The binding showing that the local list `name` only ever holds a few items (every
+    binding is `_few_items` and nothing in the function grows it), or ""."""
+    if name in facts.params or name in facts.nested or name in facts.declared:
+        return ""
+    values = facts.values(name)
+    if not values or len(values) != len(facts.binds.get(name, ())):
+        return ""  # an augmented assignment grows it
+    if not all(_few_items(value) for _, value in values):
+        return ""
+    for use in facts.uses.get(name, ()):
+        parent = use.parent
+        if parent is None:
+            continue
+        if parent.type == "attribute" and parent.child_by_field_name("object") == use:
+            attr = parent.child_by_field_name("attribute")
+            if attr is not None and text(attr) in _GROWING:
+                return ""
+        if (
+            parent.type == "subscript"
+            and parent.parent is not None
+            and (
+                parent.parent.type in ("assignment", "augmented_assignment")
+                and parent.parent.child_by_field_name("left") == parent
+            )
+        ):
+            return ""  # parts[:0] = more
+    return snippet(values[0][0], 80)
 
 
 def receiver_kinds(
@@ -72,6 +152,8 @@ class PopFront(Detector):
             if not known and (method == "insert" or recv.type == "attribute"):
                 continue  # widgets have insert(0, text); other objects pop(0) as they like
             name = text(recv)
+            if method == "pop" and recv.type == "identifier" and tiny_by_construction(facts, name):
+                continue  # a dotted name's parts, `line.split(" ", 2)`: a few items to move
             loops = accumulating_loops(ctx, facts, name, call)
             if not loops or all(loop_is_small(ctx, loop) for loop in loops):
                 continue  # a fresh (short) list every iteration
