@@ -17,9 +17,11 @@ from tree_sitter import Node
 from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._loop_facts import (
+    chain_of,
     decorator_names,
     maybe_imported,
     test_scale,
+    walk,
 )
 from megawatt.model import Finding
 
@@ -155,26 +157,54 @@ def _assigned_name(call: Node) -> Node | None:
     return None
 
 
-def _lazy_initialised(call: Node, fn: Node | None) -> bool:
-    """`global _RE; if _RE is None: _RE = re.compile(…)`: compiled once on first use."""
+def _lazy_initialised(ctx: FileContext, call: Node, fn: Node | None) -> bool:
+    """`global _RE; if _RE is None: _RE = re.compile(…)`, `if self._re is None: self._re = …`,
+    `if key not in _CACHE: _CACHE[key] = …`: compiled once, kept where later calls find it.
+
+    Names are compared as nodes (an identifier, or an attribute chain), never as text inside
+    other text: `if verbose: s = re.sub(…)` does not test `s`."""
     target = _assigned_name(call)
     if target is None or fn is None:
         return False
-    name = text(target)
+    holder = chain_of(target.child_by_field_name("value") if target.type == "subscript" else target)
+    if holder is None:
+        return False
     body = fn.child_by_field_name("body")
-    if target.type == "identifier" and body is not None:
-        for stmt in body.named_children:
-            if stmt.type == "global_statement" and any(
-                text(c) == name for c in stmt.named_children
-            ):
-                return True
+    declared = body is not None and any(
+        stmt.type in ("global_statement", "nonlocal_statement")
+        and any(c.type == "identifier" and text(c) == holder[0] for c in stmt.named_children)
+        for stmt in walk(body, into_scopes=False)
+    )
+    if target.type == "identifier":
+        return declared  # a plain local is recompiled on every call, tested or not
+    local = len(holder) == 1 and not declared and ctx.is_local(target, holder[0])
+    if target.type == "subscript" and local:
+        return False  # a dict made in this call
     node = call.parent
     while node is not None and node != fn:
-        if node.type == "if_statement":
+        if node.type in ("if_statement", "elif_clause"):
             cond = node.child_by_field_name("condition")
-            if cond is not None and name in text(cond):
+            if cond is not None and _tests(cond, holder):
                 return True
         node = node.parent
+    return False
+
+
+def _tests(condition: Node, holder: tuple[str, ...]) -> bool:
+    """Whether `condition` reads `holder` (a name or attribute chain) as a whole node."""
+    for node in walk(condition):
+        if node.type not in ("identifier", "attribute"):
+            continue
+        parent = node.parent
+        if (
+            node.type == "identifier"
+            and parent is not None
+            and parent.type == "attribute"
+            and parent.child_by_field_name("attribute") == node
+        ):
+            continue  # `x.s` does not read the name `s`
+        if chain_of(node) == holder:
+            return True
     return False
 
 
@@ -201,7 +231,7 @@ class RegexInFunction(Detector):
                 decorators = decorator_names(fn)
                 if any(d.rsplit(".", 1)[-1] in _CACHING_DECORATORS for d in decorators):
                     continue  # runs once per distinct argument: already cached
-                if _lazy_initialised(call, fn):
+                if _lazy_initialised(ctx, call, fn):
                     continue
             yield self._finding(ctx, found, fn, loops)
 

@@ -13,7 +13,7 @@ import warnings
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detectors._loop_facts import name_used, occurrences
+from megawatt.analyzers.detectors._loop_facts import name_used, occurrences, walk
 from megawatt.analyzers.detectors.regex_in_function import (
     RegexCall,
     classify,
@@ -23,61 +23,245 @@ from megawatt.analyzers.detectors.regex_in_function import (
 from megawatt.fixes.edits import import_insertion_point, node_covering
 from megawatt.model import Edit, Finding, Fix
 
+# variable names that say nothing about what the pattern matches
 _GENERIC = frozenset(
-    {
-        "p",
-        "r",
-        "m",
-        "rx",
-        "re",
-        "pat",
-        "patt",
-        "pattern",
-        "regex",
-        "regexp",
-        "reg",
-        "expr",
-        "compiled",
-        "matcher",
-        "match",
-        "result",
-    }
-)
+    {"p", "r", "m", "rx", "re", "pat", "patt", "pattern", "regex", "regexp", "reg", "expr",
+     "compiled", "matcher", "match", "result", "res", "mo", "obj", "tmp", "value", "val"}
+)  # fmt: skip
+# function names too vague to name a pattern after
+_VAGUE_FUNCTIONS = frozenset(
+    {"impl", "inner", "wrapper", "wrapped", "handler", "main", "run", "func", "fn", "f", "g",
+     "helper", "callback", "cb", "process", "do", "check"}
+)  # fmt: skip
 _SUFFIXES = ("_RE", "_REGEX", "_PATTERN", "_PAT", "_RX")
+# common patterns, anchors and outer groups stripped, by what they match
+_SHAPES: dict[str, str] = {
+    r"\s+": "WHITESPACE",
+    r"\s*": "WHITESPACE",
+    r"\s": "WHITESPACE",
+    r"[ \t]+": "BLANKS",
+    r"\d+": "DIGITS",
+    r"\d": "DIGIT",
+    r"[0-9]+": "DIGITS",
+    r"[0-9]": "DIGIT",
+    r"-?\d+": "INTEGER",
+    r"[-+]?\d+": "INTEGER",
+    r"\w+": "WORD",
+    r"\W+": "NON_WORD",
+    r"[a-z]+": "LETTERS",
+    r"[A-Za-z]+": "LETTERS",
+    r"[a-zA-Z]+": "LETTERS",
+    r"\r?\n": "NEWLINE",
+    r"\n": "NEWLINE",
+    r"\n+": "NEWLINES",
+    r"//+": "SLASHES",
+    r"/+": "SLASHES",
+    r"<[^>]+>": "TAG",
+    r"<[^>]*>": "TAG",
+    r"\w+://": "SCHEME",
+    r"[a-zA-Z][a-zA-Z0-9+.-]*://": "SCHEME",
+}
+# shapes that an anchor at one end makes a different thing: `^//+` is the leading slashes
+_RUNS = frozenset({"WHITESPACE", "BLANKS", "DIGITS", "SLASHES", "NEWLINES", "NEWLINE"})
+# digits, a literal dot, digits: `\d+\.\d+`, `[-+]?\d*\.\d+`, `[0-9]+\.[0-9]*`
+_FLOAT = re.compile(r"(?:\\d|\[0-9\])[*+]?\)?\??\\\.(?:\\d|\[0-9\])")
+# a letter or underscore, then word characters: `[_a-zA-Z]\w*`, `[A-Za-z][0-9A-Za-z_]*`
+_IDENTIFIER = re.compile(r"\[(?:_?a-zA-Z_?|_?A-Za-z_?)\](?:\\w|\[[-0-9A-Za-z_]+\])\*")
+_NAMED_GROUP = re.compile(r"\(\?P<([A-Za-z_]\w*)>")
+_WORD = re.compile(r"[A-Za-z]{3,}")
+_STOP_WORDS = frozenset(
+    {"the", "and", "for", "with", "which", "than", "that", "from", "this", "are"}
+)
+# what in a pattern is syntax rather than text to match: escapes, classes, counts, group heads
+_SYNTAX = re.compile(
+    r"\\.|\[(?:\\.|[^]\\])*\]|\{\d*,?\d*\}|\(\?(?:P<\w+>|P=\w+\)|[:=!]|<[=!]|[aiLmsux-]+\)?)"
+)
 
 
 def _upper_snake(name: str) -> str:
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip("_"))
-    return re.sub(r"_+", "_", name).upper()
+    return re.sub(r"\W+|_+", "_", name).strip("_").upper()
 
 
-def _base_name(ctx: FileContext, found: RegexCall) -> str:
+def pattern_meaning(value: str | bytes, flags: int) -> str | None:
+    """A name for what a pattern matches: its named groups, a common shape (`\\s+` is
+    WHITESPACE, `\\d+\\.\\d+` is FLOAT), or the literal words in it (`charset=` is CHARSET);
+    None when the pattern says nothing a name could."""
+    pattern = value.decode("latin-1") if isinstance(value, bytes) else value
+    groups = [g for g in _NAMED_GROUP.findall(pattern) if len(g) > 1]
+    if groups:
+        return _upper_snake("_".join(groups[:3]))
+    stripped = pattern.strip()
+    core = re.sub(r"^(?:\^|\\A)+", "", stripped)
+    leading = core != stripped
+    bare = re.sub(r"(?:\$|\\Z|\\z)+$", "", core)
+    trailing, core = bare != core, bare
+    while core.startswith("(") and core.endswith(")") and _one_group(core):
+        core = core[1:-1].removeprefix("?:")
+    if core in _SHAPES:
+        shape = _SHAPES[core]
+        if shape in _RUNS and leading != trailing:  # `^\s+` strips the start, `\s+$` the end
+            return f"{'LEADING' if leading else 'TRAILING'}_{shape}"
+        return shape
+    if _FLOAT.search(core):
+        return "FLOAT"
+    if _IDENTIFIER.fullmatch(core):
+        return "IDENTIFIER"
+    if flags & re.VERBOSE:
+        return None  # words there are comments and layout, not what is matched
+    words: list[str] = []
+    for word in _WORD.findall(_SYNTAX.sub(" ", pattern)):
+        if word.lower() not in _STOP_WORDS and word.lower() not in (w.lower() for w in words):
+            words.append(word)
+    return _upper_snake("_".join(words[:2])) if words else None  # `goToPage` gives three
+
+
+def _one_group(core: str) -> bool:
+    """Whether `core` is one parenthesised group: its first `(` closes at the very end."""
+    depth, escaped = 0, False
+    for i, ch in enumerate(core):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(core) - 1
+    return False
+
+
+def _variable(found: RegexCall) -> str | None:
+    """The variable a compiled pattern is assigned to, if it names the pattern; the result of
+    `re.sub`/`re.match` is text or a match, so its variable (`text = re.sub(…)`) is not used."""
+    if found.name != "compile":
+        return None
     parent = found.call.parent
-    if parent is not None and parent.type == "assignment":
-        target = parent.child_by_field_name("left")
-        if target is not None and parent.child_by_field_name("right") == found.call:
-            last = target
-            if target.type == "attribute":
-                last = target.child_by_field_name("attribute") or target
-            word = text(last).strip("_").lower()
-            if last.type == "identifier" and len(word) > 2 and word not in _GENERIC:
-                return _upper_snake(text(last))
+    if parent is None or parent.type != "assignment":
+        return None
+    if parent.child_by_field_name("right") != found.call:
+        return None
+    target = parent.child_by_field_name("left")
+    if target is not None and target.type == "attribute":
+        target = target.child_by_field_name("attribute")
+    if target is None or target.type != "identifier":
+        return None
+    word = text(target).strip("_").lower()
+    if len(word) <= 2 or word in _GENERIC:
+        return None
+    return _upper_snake(text(target))
+
+
+def _function_base(ctx: FileContext, found: RegexCall) -> str | None:
     fn = ctx.function_of(found.call)
-    if fn is not None:
-        base = _upper_snake(text(fn.child_by_field_name("name")))
+    name = text(fn.child_by_field_name("name")) if fn is not None else ""
+    if not name or name in _VAGUE_FUNCTIONS or name.startswith(("test", "__")):
+        return None
+    return _upper_snake(name) or None
+
+
+def _candidates(ctx: FileContext, found: RegexCall) -> list[str]:
+    """Names for the constant, best first, each distinct."""
+    value = pattern_value(found)
+    flags = flag_value(ctx, found.flags) or 0
+    meaning = pattern_meaning(value, flags) if value is not None else None
+    function = _function_base(ctx, found)
+    method = found.name.upper() if found.name != "compile" else None
+    bases = [
+        _variable(found),
+        meaning,
+        function,
+        f"{function}_{meaning}" if function and meaning else None,
+        f"{function}_{method}" if function and method else None,
+        f"{meaning}_{method}" if meaning and method else None,
+    ]
+    names: list[str] = []
+    for base in bases:
         if base:
-            return base
-    return "PATTERN"
+            name = f"_{base}" if base.endswith(_SUFFIXES) else f"_{base}_RE"
+            if name not in names:
+                names.append(name)
+    if not names:
+        fn = ctx.function_of(found.call)
+        fallback = _upper_snake(text(fn.child_by_field_name("name"))) if fn is not None else ""
+        names.append(f"_{fallback or 'PATTERN'}_RE")
+    return names
+
+
+def _key(ctx: FileContext, found: RegexCall) -> tuple[object, ...]:
+    return (pattern_value(found), flag_value(ctx, found.flags), found.module)
+
+
+def _shared(ctx: FileContext, found: RegexCall, name: str) -> bool:
+    """Whether `name` is also the first choice of a different pattern in the same function:
+    then neither takes it, so the two read apart (`_LINKS_SPLIT_RE`, `_LINKS_MATCH_RE`) in
+    whichever order they are hoisted. A constant already hoisted from there (`_LINKS_SPLIT_RE`
+    used in the function) counts as such a sibling."""
+    fn = ctx.function_of(found.call)
+    if fn is None:
+        return False
+    mine = _key(ctx, found)
+    stem = name.removesuffix("_RE")
+    hoisted = _module_constants(ctx)
+    for node in walk(fn):
+        if node.type == "call" and node != found.call:
+            other = classify(ctx, node)
+            if (
+                other is not None
+                and _key(ctx, other) != mine
+                and _candidates(ctx, other)[0] == name
+            ):
+                return True
+        elif (
+            node.type == "identifier"
+            and text(node) in hoisted
+            and text(node).startswith(f"{stem}_")
+            and text(node) != name
+        ):
+            return True
+    return False
+
+
+def _module_constants(ctx: FileContext) -> frozenset[str]:
+    """Names bound at module level to a compiled regex."""
+    cached = ctx.memo.get("regex_constants")
+    if cached is None:
+        names = set()
+        for stmt in ctx.tree.root_node.named_children:
+            assign = stmt.named_children[0] if stmt.named_children else None
+            if stmt.type != "expression_statement" or assign is None:
+                continue
+            left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
+            if (
+                assign.type == "assignment"
+                and left is not None
+                and left.type == "identifier"
+                and right is not None
+                and right.type == "call"
+                and classify(ctx, right) is not None
+            ):
+                names.add(text(left))
+        cached = ctx.memo["regex_constants"] = frozenset(names)
+    return cached  # type: ignore[return-value]
 
 
 def constant_name(ctx: FileContext, found: RegexCall) -> str:
-    base = _base_name(ctx, found)
-    if not base.endswith(_SUFFIXES):
-        base += "_RE"
-    name, n = f"_{base}", 2
-    while name_used(ctx, name):
-        name, n = f"_{base}_{n}", n + 1
-    return name
+    """A module-level name that reads like the project's own: after the variable the pattern
+    was assigned to, what it matches, or the function it serves; never one the module already
+    uses, and a number only when every readable name is taken."""
+    candidates = _candidates(ctx, found)
+    for name in candidates:
+        if not name_used(ctx, name) and not _shared(ctx, found, name):
+            return name
+    for name in candidates:
+        if not name_used(ctx, name):
+            return name
+    base, n = candidates[0].removesuffix("_RE"), 2
+    while name_used(ctx, f"{base}_{n}_RE"):
+        n += 1
+    return f"{base}_{n}_RE"
 
 
 def _top_statement(node: Node) -> Node | None:
