@@ -16,9 +16,10 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from tree_sitter import Node
 
@@ -315,6 +316,152 @@ def _runs_once(fn: Node) -> bool:
     )
 
 
+def _main_block_calls(ctx: FileContext) -> set[str]:
+    """Functions the module's `if __name__ == "__main__":` block calls by name."""
+    names: set[str] = set()
+    for child in ctx.tree.root_node.named_children:
+        if child.type != "if_statement":
+            continue
+        cond = child.child_by_field_name("condition")
+        if cond is None or "__name__" not in text(cond) or "__main__" not in text(cond):
+            continue
+        body = child.child_by_field_name("consequence")
+        stack = [body] if body is not None else []
+        while stack:
+            n = stack.pop()
+            if n.type == "call":
+                func = n.child_by_field_name("function")
+                if func is not None and func.type == "identifier":
+                    names.add(text(func))
+            stack.extend(n.named_children)
+    return names
+
+
+def _subcommand_handlers(ctx: FileContext) -> set[str]:
+    """Functions given to argparse as a subcommand's handler: `p.set_defaults(func=build)`.
+    The program runs one of them per process."""
+    names: set[str] = set()
+    if b"set_defaults" not in ctx.source:
+        return names
+    stack = [ctx.tree.root_node]
+    while stack:
+        n = stack.pop()
+        if n.type == "call":
+            func = n.child_by_field_name("function")
+            attr = func.child_by_field_name("attribute") if func is not None else None
+            args = n.child_by_field_name("arguments")
+            if attr is not None and text(attr) == "set_defaults" and args is not None:
+                for kw in args.named_children:
+                    value = kw.child_by_field_name("value")
+                    if (
+                        kw.type == "keyword_argument"
+                        and value is not None
+                        and (value.type == "identifier")
+                    ):
+                        names.add(text(value))
+        stack.extend(n.named_children)
+    return names
+
+
+def _script_targets(doc: dict[str, object]) -> list[str]:
+    """`module:function` values of a pyproject's console and GUI scripts and entry points."""
+    found: list[str] = []
+    project = doc.get("project")
+    tool = doc.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    tables: list[object] = []
+    if isinstance(project, dict):
+        tables += [project.get("scripts"), project.get("gui-scripts")]
+        groups = project.get("entry-points")
+        if isinstance(groups, dict):
+            tables += list(groups.values())
+    if isinstance(poetry, dict):
+        tables.append(poetry.get("scripts"))
+    for table in tables:
+        if isinstance(table, dict):
+            found += [v for v in table.values() if isinstance(v, str) and ":" in v]
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _entry_points(pyproject: str, stamp: float) -> tuple[tuple[str, str], ...]:
+    try:
+        doc = tomllib.loads(Path(pyproject).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ()
+    out: list[tuple[str, str]] = []
+    for target in _script_targets(doc):
+        module, _, attr = target.partition(":")
+        function = attr.strip().split(".", 1)[0].split("[", 1)[0].strip()
+        if module.strip() and function:
+            out.append((module.strip(), function))
+    return tuple(out)
+
+
+def _script_entry_points(path: str) -> set[str]:
+    """Functions of this file that the nearest pyproject.toml installs as a command
+    (`[project.scripts] tool = "pkg.cli:main"`): each run of the command calls one once."""
+    try:
+        full = Path(path).resolve()
+    except OSError:
+        return set()
+    for folder in full.parents:
+        project = folder / "pyproject.toml"
+        try:
+            stamp = project.stat().st_mtime
+        except OSError:
+            if (folder / ".git").exists():
+                return set()
+            continue
+        names: set[str] = set()
+        for module, function in _entry_points(str(project), stamp):
+            rel = module.replace(".", "/")
+            as_posix = full.as_posix()
+            if as_posix.endswith((f"/{rel}.py", f"/{rel}/__init__.py")):
+                names.add(function)
+        return names
+    return set()
+
+
+def once_per_process(ctx: FileContext) -> frozenset[str]:
+    """Module-level functions the program calls once per run: installed commands, the
+    `__main__` block's calls, argparse subcommand handlers."""
+    found = ctx.memo.get("once_per_process")
+    if found is None:
+        found = ctx.memo["once_per_process"] = frozenset(
+            _main_block_calls(ctx) | _subcommand_handlers(ctx) | _script_entry_points(ctx.path)
+        )
+    return found  # type: ignore[return-value]
+
+
+def _top_level(fn: Node) -> bool:
+    parent = fn.parent
+    if parent is not None and parent.type == "decorated_definition":
+        parent = parent.parent
+    return parent is not None and parent.type == "module"
+
+
+def _guards_optional_dependency(fn: Node) -> bool:
+    """The function imports a third-party or heavy module under try/except ImportError: it
+    is the lazy path of an optional feature, and its other imports are lazy on purpose."""
+    stack = list(fn.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type in ("function_definition", "class_definition", "lambda"):
+            continue
+        if n.type == "try_statement" and any(
+            c.type == "except_clause" and _caught(c) & _OPTIONAL_ERRORS for c in n.named_children
+        ):
+            body = n.child_by_field_name("body")
+            for stmt in body.named_children if body is not None else ():
+                if stmt.type in ("import_statement", "import_from_statement"):
+                    tops = {m.split(".", 1)[0] for m in modules_of(stmt)}
+                    if tops and not tops <= LIGHT | STARTUP:
+                        return True
+        stack.extend(n.named_children)
+    return False
+
+
 def _body_size(fn: Node) -> int:
     body = fn.child_by_field_name("body")
     if body is None:
@@ -402,7 +549,13 @@ def assess(
     if tops & PLATFORM:
         return None
     fn = site.fn
-    once = any(_runs_once(f) for f in ctx.enclosing_functions(stmt))
+    once = any(_runs_once(f) for f in ctx.enclosing_functions(stmt)) or any(
+        _top_level(f) and text(f.child_by_field_name("name")) in once_per_process(ctx)
+        for f in ctx.enclosing_functions(stmt)
+        if f.type == "function_definition"
+    )
+    if not once and _guards_optional_dependency(fn):
+        once = True  # an optional feature's lazy path: its imports wait for it on purpose
     if once and not site.in_loop:
         return None  # runs once per program (or per cached argument): nothing to gain
     bound = names() if names is not None else module_names(ctx)
