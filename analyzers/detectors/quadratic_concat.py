@@ -161,10 +161,9 @@ class QuadraticConcat(Detector):
         in_place = kind in ("str", "strlike") and where == "local"
         if in_place:
             why = (
-                "CPython extends a local str in place while nothing else refers to it, so this "
-                "is linear there and a join saves only a constant factor (100,000 appends: "
-                "3.9 ms, 2.6 ms with ''.join); it is quadratic on PyPy, while another reference "
-                "to the string exists, and under a tracer or profiler"
+                "CPython extends a local str in place, so this is linear and a join saves a "
+                "constant factor; quadratic only on PyPy, under a tracer, or while another "
+                "reference exists"
             )
         else:
             why = f"each += copies the whole {what} built so far ({where} {what}s never grow "
@@ -182,6 +181,8 @@ class QuadraticConcat(Detector):
             ("loop", f"line {loop.start_point.row + 1}: {header}"),
             ("growth", "linear on CPython: a constant factor" if in_place else "quadratic"),
         ]
+        if in_place:
+            evidence.append(("measured", "100,000 appends: 3.9 ms, 2.6 ms with ''.join"))
         return self.finding(
             ctx,
             aug,
