@@ -173,6 +173,18 @@ def test_no_hoist_when_a_call_in_the_loop_may_change_the_operand() -> None:
     """
     (finding,) = findings(src, SKILL)
     assert finding.fix is None
+    # a method handed to a builtin runs inside it, just as a call written out would
+    keyed = """
+    class Planner:
+        def plan(self, steps):
+            total = i = 0
+            while i < len(steps):
+                total += max(steps[i], key=self.weigh)
+                i += 1
+            return total
+    """
+    (finding,) = findings(keyed, SKILL)
+    assert finding.fix is None
 
 
 def test_immutable_operands_are_known_immutable() -> None:
@@ -287,6 +299,25 @@ def test_hoists_in_one_function_get_names_of_their_own() -> None:
     assert "other_rows_len = len(other.rows)" in after
     probe = "Table([(1, 'a'), (2, 'b'), (1, 'c')]).join(Table([(1, 'x')]))"
     assert run(src, probe) == run(after, probe) == [("a", "x"), ("c", "x")]
+
+
+def test_a_name_used_only_in_other_functions_is_free() -> None:
+    # test/_test_eintr.py got `data_len_2` because another test had a local `data_len`
+    src = """
+    def send_all(sock, data: bytes) -> int:
+        written = 0
+        while written < len(data):
+            written += sock.send(data[written:])
+        return written
+
+
+    def header(data):
+        data_len = len(data)
+        return data_len.to_bytes(4, "big") + data
+    """
+    after = fixed(src, SKILL, only_safe=True)
+    assert "    data_len = len(data)\n    while written < data_len:\n" in after
+    assert "data_len_2" not in after
 
 
 def test_one_finding_per_expression_per_loop() -> None:

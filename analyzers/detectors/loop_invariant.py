@@ -770,6 +770,8 @@ _SIZED_KINDS = frozenset({"str", "bytes", "strlike", "list", "tuple", "dict", "s
 # mutable builtin collections a function can build for itself (value_kind's names)
 _FRESH_KINDS = frozenset({"list", "dict", "set", "deque", "bytearray", "array"})
 _SHALLOW_CALLS = frozenset({"tuple", "frozenset"})
+# builtins that call their first argument
+_CALLS_FIRST = frozenset({"map", "filter"})
 # a value passes through these unchanged on its way to whatever consumes it
 _TRANSPARENT = ("parenthesized_expression", "conditional_expression", "boolean_operator")
 # a value used here is held by something else: a container (or a tuple unpacked into an alias
@@ -964,8 +966,28 @@ def _reads_only(ctx: FileContext, call: Node) -> bool:
     if func is None:
         return False
     if func.type == "identifier":
-        return (text(func) in READONLY_BUILTINS or text(func) in _BUILTINS) and ctx.is_builtin(func)
+        name = text(func)
+        if not ((name in READONLY_BUILTINS or name in _BUILTINS) and ctx.is_builtin(func)):
+            return False
+        return not _passes_code(call, name)
     return pure_kind(ctx, call) is not None
+
+
+def _passes_code(call: Node, name: str) -> bool:
+    """`sorted(xs, key=self.rank)`, `map(f, xs)`: a function handed to the builtin runs inside
+    it (a lambda is fine: its body is looked at where it is written)."""
+    args = call.child_by_field_name("arguments")
+    if args is None or args.type != "argument_list":
+        return False
+    for i, arg in enumerate(args.named_children):
+        if arg.type == "keyword_argument":
+            keyword = text(arg.child_by_field_name("name"))
+            value = arg.child_by_field_name("value")
+            if keyword == "key" and value is not None and value.type != "lambda":
+                return True
+        elif i == 0 and name in _CALLS_FIRST and arg.type != "lambda":
+            return True
+    return False
 
 
 def suspends(loop: Node) -> bool:

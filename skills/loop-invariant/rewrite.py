@@ -20,11 +20,12 @@ import re
 
 from tree_sitter import Node
 
-from megawatt.analyzers.context import COMPREHENSION_TYPES, FileContext, text
+from megawatt.analyzers.context import BUILTIN_NAMES, COMPREHENSION_TYPES, FileContext, text
 from megawatt.analyzers.detectors._loop_facts import (
     bound_names,
     loop_region,
     name_used,
+    occurrences,
     target_names,
     walk,
 )
@@ -84,9 +85,26 @@ def _variable_name(ctx: FileContext, c: Candidate) -> str:
     if _clashes(ctx, c, base):
         base = _base_name(c.label, c.reads, whole=True)  # `a_text_len` beside `b_text_len`
     name, n = base, 2
-    while name_used(ctx, name):
+    while not _name_free(ctx, c.node, name):
         name, n = f"{base}_{n}", n + 1
     return name
+
+
+def _name_free(ctx: FileContext, node: Node, name: str) -> bool:
+    """Whether `name` can be bound in the function around `node` without meeting another use:
+    not a builtin, not a word anywhere in the outermost function around it (nested scopes
+    and closures included), not a module- or class-level name it could read. A name used only
+    in other functions stays free: `data_len` here and in the next test are different locals."""
+    if name in BUILTIN_NAMES:
+        return False
+    outermost = None
+    for f in ctx.enclosing_functions(node):
+        outermost = f
+    if outermost is None:
+        return not name_used(ctx, name)
+    if re.search(rb"\b" + re.escape(name.encode()) + rb"\b", outermost.text or b""):
+        return False
+    return all(ctx.function_of(occ) is not None for occ in occurrences(ctx, name))
 
 
 def _clashes(ctx: FileContext, c: Candidate, base: str) -> bool:
