@@ -41,7 +41,10 @@ def fix(
     last_request: bool,
 ) -> None:
     """Apply the safe deterministic fixes in PATHS. Files are written only with --write, and
-    only when the result still parses and compiles.
+    only when the result still parses and compiles; a fix that would add a ruff finding on the
+    lines it touches (the project's ruff configuration) is left out and says which. The diff
+    names files from the project root (`git apply` or `patch -p1` there). Unsafe fixes are
+    listed with the reason; --unsafe applies them too.
 
     With --ai, PATH and --line name one opportunity; Claude proposes a fix, which is offered
     only after it parses, compiles, keeps ruff's style, removes the opportunity, stays inside
