@@ -191,8 +191,9 @@ def test_fix_maps_arguments_exactly() -> None:
     after = fixed(src, SKILL, rounds=10)  # one constant per round: all go after the imports
     assert '_LETTERS_RE = re.compile(r"[a-z]+", re.I)' in after
     assert "return _LETTERS_RE.match(s)\n" in after  # flags moved, never passed as pos
-    assert 'return _WHITESPACE_RE.sub(" ", s, 1)\n' in after
-    # the same pattern with other flags is another constant, named apart without a number
+    # `\s+` twice with different flags: neither takes _WHITESPACE_RE, so fixes applied in
+    # one pass cannot define it twice; each is named after its function, without a number
+    assert 'return _SQUASH_RE.sub(" ", s, 1)\n' in after
     assert 'return _SQUASH_KW_RE.subn(repl="_", string=s, count=2)\n' in after
     assert '_SQUASH_KW_RE = re.compile(r"\\s+", re.M)' in after
     assert "return _PARTS_RE.split(s, 1)\n" in after
@@ -413,3 +414,36 @@ def test_constants_are_named_after_what_the_pattern_matches() -> None:
         "_WHITESPACE_RE",
     ]
     assert findings(after, SKILL) == []
+
+
+def test_names_never_collide_even_when_all_fixes_apply_at_once() -> None:
+    src = """
+    import re
+
+    class Request:
+        def parse(self, line):
+            return re.match(r"(\\w+) (\\S+)", line)
+
+    class Response:
+        def parse(self, line):
+            return re.match(r"HTTP/(\\d)\\.(\\d) (\\d+)", line)
+
+    def squash(s):
+        return re.sub(r"\\s+", " ", s)
+
+    def squash_lines(s):
+        return re.sub(r"\\s+", " ", s, flags=re.M)
+
+    def tidy(s):
+        return re.sub(r"\\s+", " ", s)
+    """
+    found = findings(src, SKILL)
+    definitions: dict[str, str] = {}
+    for f in found:
+        assert f.fix is not None
+        *inserted, _use = f.fix.edits
+        for edit in inserted:
+            name, _, value = edit.text.strip().partition(" = ")
+            assert definitions.setdefault(name, value) == value, name  # one name, one pattern
+    assert len(definitions) == 4  # squash and tidy share one constant
+    assert not any(name.endswith(tuple(f"_{n}" for n in range(10))) for name in definitions)

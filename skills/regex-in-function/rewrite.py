@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 
 from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detectors._loop_facts import name_used, occurrences, walk
+from megawatt.analyzers.detectors._loop_facts import maybe_imported, name_used, occurrences, walk
 from megawatt.analyzers.detectors.regex_in_function import (
     RegexCall,
     classify,
@@ -157,6 +158,7 @@ def _variable(found: RegexCall) -> str | None:
 def _function_base(ctx: FileContext, found: RegexCall) -> str | None:
     fn = ctx.function_of(found.call)
     name = text(fn.child_by_field_name("name")) if fn is not None else ""
+    name = name.removeprefix("test_")  # `test_multi_seq` is about MULTI_SEQ
     if not name or name in _VAGUE_FUNCTIONS or name.startswith(("test", "__")):
         return None
     return _upper_snake(name) or None
@@ -194,34 +196,87 @@ def _key(ctx: FileContext, found: RegexCall) -> tuple[object, ...]:
     return (pattern_value(found), flag_value(ctx, found.flags), found.module)
 
 
-def _shared(ctx: FileContext, found: RegexCall, name: str) -> bool:
-    """Whether `name` is also the first choice of a different pattern in the same function:
-    then neither takes it, so the two read apart (`_LINKS_SPLIT_RE`, `_LINKS_MATCH_RE`) in
-    whichever order they are hoisted. A constant already hoisted from there (`_LINKS_SPLIT_RE`
-    used in the function) counts as such a sibling."""
-    fn = ctx.function_of(found.call)
+def _claims(ctx: FileContext) -> list[tuple[Node, tuple[object, ...], list[str]]]:
+    """Every regex call in the file that could be hoisted: (call, pattern key, candidates)."""
+    cached = ctx.memo.get("regex_claims")
+    if cached is None:
+        cached = []
+        for node in walk(ctx.tree.root_node):
+            if node.type == "call" and maybe_imported(ctx, node.child_by_field_name("function")):
+                other = classify(ctx, node)
+                if other is not None:
+                    cached.append((node, _key(ctx, other), _candidates(ctx, other)))
+        ctx.memo["regex_claims"] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _assignment(ctx: FileContext) -> dict[tuple[object, ...], str]:
+    """One name per distinct pattern in the file, decided for all of them at once, so fixes
+    applied together never define a name twice. First, every pattern whose first choice is its
+    own and free takes it; a first choice two patterns share goes to neither (`_LINKS_RE` for
+    both of `links`' patterns: they become `_LINKS_SPLIT_RE` and `_LINKS_MATCH_RE`); then, in
+    source order, each of the rest takes its next free candidate, or a number after the first."""
+    cached = ctx.memo.get("regex_names")
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    patterns: dict[tuple[object, ...], tuple[Node, list[str]]] = {}
+    firsts: Counter[str] = Counter()
+    for call, key, names in _claims(ctx):
+        if ctx.function_of(call) is not None:
+            patterns.setdefault(key, (call, names))
+            continue
+        # a constant at module level (hoisted by an earlier round, or the project's own) still
+        # claims what its pattern means: `\s+` hoisted as _SQUASH_RE keeps `\s+` with re.M
+        # from becoming _WHITESPACE_RE in the next round
+        found = classify(ctx, call)
+        value = pattern_value(found) if found is not None else None
+        if found is not None and value is not None:
+            meaning = pattern_meaning(value, flag_value(ctx, found.flags) or 0)
+            if meaning and key not in patterns:
+                firsts[f"_{meaning}" if meaning.endswith(_SUFFIXES) else f"_{meaning}_RE"] += 1
+    firsts.update(names[0] for _, names in patterns.values())
+    chosen: dict[tuple[object, ...], str] = {}
+
+    def free(call: Node, name: str) -> bool:
+        return (
+            not name_used(ctx, name)
+            and name not in chosen.values()
+            and not _hoisted_sibling(ctx, call, name)
+        )
+
+    for key, (call, names) in patterns.items():
+        if firsts[names[0]] == 1 and free(call, names[0]):
+            chosen[key] = names[0]
+    for key, (call, names) in patterns.items():
+        if key in chosen:
+            continue
+        name = next((n for n in names[1:] if firsts[n] <= 1 and free(call, n)), None)
+        if name is None:
+            base, n = names[0].removesuffix("_RE"), 2
+            while not free(call, f"{base}_{n}_RE"):
+                n += 1
+            name = f"{base}_{n}_RE"
+        chosen[key] = name
+    ctx.memo["regex_names"] = chosen
+    return chosen
+
+
+def _hoisted_sibling(ctx: FileContext, call: Node, name: str) -> bool:
+    """Whether the function already uses a constant hoisted from it under a longer form of
+    `name` (`_LINKS_SPLIT_RE` where this call would take `_LINKS_RE`): then the plain name
+    would read as that one's twin, so this one keeps its method too (`_LINKS_MATCH_RE`)."""
+    fn = ctx.function_of(call)
     if fn is None:
         return False
-    mine = _key(ctx, found)
     stem = name.removesuffix("_RE")
     hoisted = _module_constants(ctx)
-    for node in walk(fn):
-        if node.type == "call" and node != found.call:
-            other = classify(ctx, node)
-            if (
-                other is not None
-                and _key(ctx, other) != mine
-                and _candidates(ctx, other)[0] == name
-            ):
-                return True
-        elif (
-            node.type == "identifier"
-            and text(node) in hoisted
-            and text(node).startswith(f"{stem}_")
-            and text(node) != name
-        ):
-            return True
-    return False
+    return any(
+        node.type == "identifier"
+        and text(node) in hoisted
+        and text(node).startswith(f"{stem}_")
+        and text(node) != name
+        for node in walk(fn)
+    )
 
 
 def _module_constants(ctx: FileContext) -> frozenset[str]:
@@ -250,15 +305,12 @@ def _module_constants(ctx: FileContext) -> frozenset[str]:
 def constant_name(ctx: FileContext, found: RegexCall) -> str:
     """A module-level name that reads like the project's own: after the variable the pattern
     was assigned to, what it matches, or the function it serves; never one the module already
-    uses, and a number only when every readable name is taken."""
-    candidates = _candidates(ctx, found)
-    for name in candidates:
-        if not name_used(ctx, name) and not _shared(ctx, found, name):
-            return name
-    for name in candidates:
-        if not name_used(ctx, name):
-            return name
-    base, n = candidates[0].removesuffix("_RE"), 2
+    uses or another pattern of the file gets, and a number only when every readable name is
+    taken."""
+    name = _assignment(ctx).get(_key(ctx, found))
+    if name is not None:
+        return name
+    base, n = _candidates(ctx, found)[0].removesuffix("_RE"), 2
     while name_used(ctx, f"{base}_{n}_RE"):
         n += 1
     return f"{base}_{n}_RE"
