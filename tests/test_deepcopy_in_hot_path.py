@@ -308,3 +308,18 @@ def test_members_iterated_in_a_comprehension_are_followed() -> None:
     """
     (found,) = findings(src, SKILL)
     assert found.function == "names"
+
+
+def test_copying_apis_are_told_by_whole_words() -> None:
+    src = """
+    import copy
+    import json
+
+    def copy_graph(g):
+        return len(copy.deepcopy(g))              # a copying API: its deep copy is the point
+
+    def copyright_notice(meta):
+        return json.dumps(copy.deepcopy(meta))    # "copy" is only part of a word; dumps reads
+    """
+    (found,) = findings(src, SKILL)
+    assert found.function == "copyright_notice" and _use(found) == "the copy is only read"

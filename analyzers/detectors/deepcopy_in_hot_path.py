@@ -33,7 +33,14 @@ from megawatt.analyzers.detectors._loop_facts import (
 from megawatt.model import Finding
 
 _PROTOCOL = frozenset({"__deepcopy__", "__copy__", "__reduce__", "__reduce_ex__"})
-_COPYING_NAMES = ("copy", "clone", "duplicate", "snapshot")
+_COPYING_WORDS = frozenset(
+    {"copy", "deepcopy", "clone", "duplicate", "snapshot", "replace", "copied", "cloned"}
+)
+# functions that only read their argument (serialise or print it)
+_READING_FUNCTIONS = frozenset(
+    {"json.dumps", "json.dump", "pickle.dumps", "pickle.dump", "pprint.pformat",
+     "pprint.pprint", "marshal.dumps", "reprlib.repr"}
+)  # fmt: skip
 # what a docstring says when the deep copy is the function's contract
 _DOCUMENTS_COPY = re.compile(r"deep[\s_-]*cop(?:y|ies)|independent\s+cop(?:y|ies)", re.I)
 # builtins whose result holds nothing of their arguments (numbers, strings, bools)
@@ -253,6 +260,8 @@ class Usage:
                 return [_READ]
             if name in _SHARING_BUILTINS:
                 return self.of_value(call, depth, True)
+        if self.ctx.qualified(func) in _READING_FUNCTIONS:
+            return [_READ]
         if func is not None and func.type == "attribute":
             obj = func.child_by_field_name("object")
             name = text(func.child_by_field_name("attribute"))
@@ -342,8 +351,11 @@ def _enclosing_loop(node: Node, fn: Node | None) -> Node | None:
 
 
 def _copying_api(name: str) -> bool:
-    lowered = name.lower()
-    return lowered == "replace" or any(word in lowered for word in _COPYING_NAMES)
+    """`clone`, `copy_graph`, `deepCopy`, `snapshot_state`: a word of the name says it copies
+    (whole words: `copyright_notice` does not)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    words = {w for w in spaced.lower().split("_") if w}
+    return bool(words & _COPYING_WORDS)
 
 
 def summarize(uses: list[Use]) -> Use:
@@ -375,6 +387,10 @@ def original_may_change(ctx: FileContext, call: Node, arg: Node, usage: Usage) -
             continue
         if call.start_byte <= node.start_byte and node.end_byte <= call.end_byte:
             continue  # the deepcopy call itself
+        if node.type == "call" and ctx.qualified(node.child_by_field_name("function")) in (
+            _READING_FUNCTIONS
+        ):
+            continue  # json.dumps and the like only read
         if m.kind == "rebound":
             if chain is None or m.chain[0] != chain[0]:
                 continue  # another local name rebound: no object changes
