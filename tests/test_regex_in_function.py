@@ -447,3 +447,18 @@ def test_names_never_collide_even_when_all_fixes_apply_at_once() -> None:
             assert definitions.setdefault(name, value) == value, name  # one name, one pattern
     assert len(definitions) == 4  # squash and tidy share one constant
     assert not any(name.endswith(tuple(f"_{n}" for n in range(10))) for name in definitions)
+
+
+def test_caching_decorators_are_resolved_through_imports() -> None:
+    src = """
+    import re
+    from functools import lru_cache as memo
+
+    @memo(maxsize=None)
+    def tokens_re():
+        return re.compile(r"\\w+|[^\\w\\s]")       # compiled once: the decorator caches
+
+    def plain(s):
+        return re.findall(r"\\w+", s)
+    """
+    assert lines(src, SKILL) == [10]

@@ -18,7 +18,6 @@ from megawatt.analyzers.context import FileContext, text
 from megawatt.analyzers.detector import Captures, Detector, distinct
 from megawatt.analyzers.detectors._loop_facts import (
     chain_of,
-    decorator_names,
     maybe_imported,
     test_scale,
     walk,
@@ -145,6 +144,25 @@ def classify(ctx: FileContext, call: Node) -> RegexCall | None:
     return RegexCall(call, module, name, items[0], flags, tuple(kept), rewritable)
 
 
+def _cached(ctx: FileContext, fn: Node) -> bool:
+    """A caching decorator, by what its name is bound to: `@memo` after `from functools import
+    lru_cache as memo` is one; an unimported `@cached` is taken at its word (a project's own)."""
+    parent = fn.parent
+    if parent is None or parent.type != "decorated_definition":
+        return False
+    for dec in parent.named_children:
+        if dec.type != "decorator" or not dec.named_children:
+            continue
+        expr = dec.named_children[0]
+        if expr.type == "call":
+            expr = expr.child_by_field_name("function") or expr
+        qualified = ctx.qualified(expr)
+        name = (qualified or text(expr)).rsplit(".", 1)[-1]
+        if name in _CACHING_DECORATORS:
+            return True
+    return False
+
+
 def _assigned_name(call: Node) -> Node | None:
     """The target of `target = <call>`, if the call is the whole right-hand side."""
     parent = call.parent
@@ -228,8 +246,7 @@ class RegexInFunction(Detector):
                 continue  # module level, runs once
             fn = ctx.function_of(call)
             if fn is not None and scopes and scopes[0] == fn:
-                decorators = decorator_names(fn)
-                if any(d.rsplit(".", 1)[-1] in _CACHING_DECORATORS for d in decorators):
+                if _cached(ctx, fn):
                     continue  # runs once per distinct argument: already cached
                 if _lazy_initialised(ctx, call, fn):
                     continue
