@@ -183,8 +183,9 @@ def _line_starts(source: bytes) -> list[int]:
 
 
 def _touched(before: bytes, after: bytes, chosen: list[Finding]) -> list[tuple[set[int], set[int]]]:
-    """Per fix, the lines of `before` it replaced and the lines of `after` it wrote; an edit
-    that only inserts or only deletes counts the lines on both sides of where it did."""
+    """Per fix, the lines of `before` it replaced and the lines of `after` it wrote, each with
+    its neighbours: a deletion's new neighbours are compared with its old ones, so a finding the
+    line below already had is not the fix's doing."""
     owner = sorted((e.start, e.end, e.text, i) for i, f in enumerate(chosen) for e in _edits(f))
     old_starts, new_starts = _line_starts(before), _line_starts(after)
     spans: list[tuple[set[int], set[int]]] = [(set(), set()) for _ in chosen]
@@ -199,8 +200,8 @@ def _touched(before: bytes, after: bytes, chosen: list[Finding]) -> list[tuple[s
             (new_starts, new_lines, new_start, new_end),
         ):
             first = _line_of(starts, a)
-            if b > a:
-                lines.update(range(first, _line_of(starts, b - 1) + 1))
+            if b > a:  # the lines written or replaced, and one line either side of them
+                lines.update(range(first - 1, _line_of(starts, b - 1) + 2))
             else:
                 lines.update((first - 1, first))
     return spans
