@@ -179,3 +179,41 @@ def test_a_fix_that_adds_a_ruff_finding_is_not_applied(tmp_path: Path) -> None:
     assert "pending.popleft()" in path.read_text()
     assert subprocess.run([RUFF, "check", "-q", "ledger.py"], cwd=tmp_path, check=False,
                           timeout=60).returncode == 0  # fmt: skip
+
+
+PLUGIN = '''\
+"""Directive plugins."""
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class Base:
+    def parse(self, block):
+        return block
+
+
+class Admonition(Base):
+    def parse(self, block):
+        import re
+        super(Admonition, self).parse(block)
+        return re.sub(r"^!!! ", "", block)
+'''
+
+
+def test_a_finding_the_next_line_already_had_does_not_refuse_a_fix(tmp_path: Path) -> None:
+    # the project selects pyupgrade, which already reports the super() call below the import:
+    # removing the import makes it the neighbour of the edit, not a new problem
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "plugins"\nversion = "1"\n\n'
+        '[tool.ruff.lint]\nselect = ["E", "F", "I", "UP"]\n'
+    )
+    path = tmp_path / "plugins.py"
+    path.write_text(PLUGIN)
+    proc = megawatt("fix", "--write", "--select", "import-in-function", "plugins.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "not applied" not in proc.stderr
+    after = path.read_text()
+    assert after.startswith('"""Directive plugins."""\n\nimport logging\nimport re\n')
+    assert "        import re\n" not in after
