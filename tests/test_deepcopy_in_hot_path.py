@@ -323,3 +323,28 @@ def test_copying_apis_are_told_by_whole_words() -> None:
     """
     (found,) = findings(src, SKILL)
     assert found.function == "copyright_notice" and _use(found) == "the copy is only read"
+
+
+def test_members_spread_joined_or_changed_in_place_are_not_reads() -> None:
+    src = """
+    import copy
+
+    def spread(rows):
+        out = [*copy.deepcopy(rows)]
+        out[0].append(1)
+        print(out)
+
+    def joined(groups):
+        flat = sum(copy.deepcopy(groups), [])
+        flat[0].clear()
+        return len(flat)
+
+    def cleaned(frame):
+        snap = copy.deepcopy(frame)
+        snap.replace(-1, 0, inplace=True)
+        print(snap)
+
+    class Base(copy.deepcopy(Mixin)):
+        pass
+    """
+    assert lines(src, SKILL) == []

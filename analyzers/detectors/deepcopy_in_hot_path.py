@@ -124,6 +124,17 @@ def _is_target(node: Node) -> bool:
     return False
 
 
+def _in_place(call: Node) -> bool:
+    """A call passing `inplace=True` (pandas and the like): it changes its receiver."""
+    args = call.child_by_field_name("arguments")
+    return args is not None and any(
+        a.type == "keyword_argument"
+        and text(a.child_by_field_name("name")) == "inplace"
+        and text(a.child_by_field_name("value")) != "False"
+        for a in args.named_children
+    )
+
+
 def documents_deep_copy(fn: Node | None) -> bool:
     """The function's docstring promises a deep (or independent) copy."""
     body = fn.child_by_field_name("body") if fn is not None else None
@@ -176,11 +187,15 @@ class Usage:
             if parent.child_by_field_name("function") == top:
                 return [Use("passed", parent, "called")]
             return self._argument(parent, depth)  # `f(x for x in copy)`: the generator
-        if t in ("argument_list", "keyword_argument", "list_splat", "dictionary_splat"):
-            call = parent
-            while call is not None and call.type != "call":
-                call = call.parent
-            return self._argument(call, depth) if call is not None else [_READ]
+        if t in ("keyword_argument", "list_splat", "dictionary_splat"):
+            if parent.parent is not None and parent.parent.type == "argument_list":
+                return self.of_value(parent, depth, part)  # `f(k=copy)`, `f(*copy)`
+            return self.of_value(parent, depth, True)  # `[*copy]`: a display of its members
+        if t == "argument_list":
+            call = parent.parent
+            if call is not None and call.type == "call":
+                return self._argument(call, depth)
+            return [Use("stored", parent, f"used in {_snippet(call or parent, 40)}")]
         if t in ("return_statement", "yield", "lambda"):
             return [Use("returned", parent, "returned to the caller")]
         if t in ("for_statement", "for_in_clause") and parent.child_by_field_name("right") == top:
@@ -242,6 +257,8 @@ class Usage:
             and parent.child_by_field_name("function") == access
         ):
             method = text(access.child_by_field_name("attribute"))
+            if _in_place(parent):
+                return [Use("mutated", parent, _snippet(parent))]  # `snap.replace(…, inplace=True)`
             if method in _SCALAR_METHODS:
                 self.last_read = max(self.last_read, parent.end_byte)
                 return [_READ]
@@ -256,6 +273,14 @@ class Usage:
         func = call.child_by_field_name("function")
         if func is not None and func.type == "identifier" and self.ctx.is_builtin(func):
             name = text(func)
+            args = call.child_by_field_name("arguments")
+            if (
+                name == "sum"
+                and args is not None
+                and args.type == "argument_list"
+                and len(args.named_children) > 1
+            ):
+                return self.of_value(call, depth, True)  # `sum(lists, [])` joins the members
             if name in _SCALAR_BUILTINS:
                 return [_READ]
             if name in _SHARING_BUILTINS:
