@@ -357,14 +357,28 @@ if __name__ == "__main__":
 '''
 
 
-def test_lazy_imports_in_functions_run_once_per_process_are_left_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("config", "text"),
+    [
+        (
+            "pyproject.toml",
+            '[project]\nname = "report"\nversion = "1"\n\n'
+            '[project.scripts]\nreport = "report.cli:run"\n',
+        ),
+        (
+            "setup.cfg",
+            "[metadata]\nname = report\n\n[options.entry_points]\n"
+            "console_scripts =\n    report = report.cli:run\n",
+        ),
+    ],
+)
+def test_lazy_imports_in_functions_run_once_per_process_are_left_alone(
+    tmp_path: Path, config: str, text: str
+) -> None:
     # run() is the installed command, print_rows/to_excel its argparse subcommands, serve() what
     # `python -m` runs, to_excel the lazy path of an optional dependency: hoisting their imports
     # costs start-up on every run (0.5-1.3 ms) to save ~0.2 µs once
-    (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "report"\nversion = "1"\n\n'
-        '[project.scripts]\nreport = "report.cli:run"\n'
-    )
+    (tmp_path / config).write_text(text)
     pkg = tmp_path / "src" / "report"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")

@@ -207,3 +207,40 @@ def test_memoize_and_import_hoist_keep_the_block_sorted(tmp_path: Path) -> None:
     text = path.read_text()
     assert "import functools\nimport logging\nimport re\nimport sys\n" in text
     assert unsorted(path) == "", text
+
+
+def test_isort_settings_are_honoured_without_ruff(tmp_path: Path) -> None:
+    # a project sorted by isort itself: [tool.isort], underscores; checked with ruff told the same
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\n\n[tool.isort]\nforce_sort_within_sections = true\n'
+        'known_first_party = ["shop"]\n'
+    )
+    path = write(
+        tmp_path,
+        "jobs.py",
+        """
+        from dataclasses import dataclass
+        import os
+
+        from shop import models
+
+
+        @dataclass
+        class Job:
+            name: str = os.sep + models.__name__
+        """,
+    )
+    ctx = FileContext(str(path), path.read_bytes())
+    edit = ensure_import(ctx, "functools")
+    assert edit is not None
+    path.write_bytes(apply_edits(ctx.source, [edit]))
+    assert path.read_text().startswith(
+        "from dataclasses import dataclass\nimport functools\nimport os\n\nfrom shop import models\n"
+    )
+    run = subprocess.run(
+        [RUFF, "check", "-q", "--isolated", "--select", "I001",
+         "--config", "lint.isort.force-sort-within-sections = true",
+         "--config", 'lint.isort.known-first-party = ["shop"]', str(path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout

@@ -398,25 +398,58 @@ def _entry_points(pyproject: str, stamp: float) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
+def _setup_cfg_entry_points(setup_cfg: str, stamp: float) -> tuple[tuple[str, str], ...]:
+    """`[options.entry_points]` of a setup.cfg: `console_scripts = tool = pkg.cli:main`."""
+    import configparser  # only for projects that still configure setuptools this way
+
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(setup_cfg, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return ()
+    if not parser.has_section("options.entry_points"):
+        return ()
+    out: list[tuple[str, str]] = []
+    for group in parser["options.entry_points"].values():
+        for line in group.splitlines():
+            _, _, target = line.partition("=")
+            module, _, attr = target.strip().partition(":")
+            function = attr.strip().split(".", 1)[0].split("[", 1)[0].strip()
+            if module and function:
+                out.append((module.strip(), function))
+    return tuple(out)
+
+
 def _script_entry_points(path: str) -> set[str]:
-    """Functions of this file that the nearest pyproject.toml installs as a command
-    (`[project.scripts] tool = "pkg.cli:main"`): each run of the command calls one once."""
+    """Functions of this file that the nearest pyproject.toml (or setup.cfg) installs as a
+    command (`[project.scripts] tool = "pkg.cli:main"`): each run of the command calls one
+    once."""
     try:
         full = Path(path).resolve()
     except OSError:
         return set()
+    as_posix = full.as_posix()
     for folder in full.parents:
-        project = folder / "pyproject.toml"
-        try:
-            stamp = project.stat().st_mtime
-        except OSError:
+        targets: list[tuple[str, str]] = []
+        found = False
+        for name, read in (
+            ("pyproject.toml", _entry_points),
+            ("setup.cfg", _setup_cfg_entry_points),
+        ):
+            try:
+                stamp = (folder / name).stat().st_mtime
+            except OSError:
+                continue
+            found = True
+            targets += read(str(folder / name), stamp)
+        if not found:
             if (folder / ".git").exists():
                 return set()
             continue
         names: set[str] = set()
-        for module, function in _entry_points(str(project), stamp):
+        for module, function in targets:
             rel = module.replace(".", "/")
-            as_posix = full.as_posix()
             if as_posix.endswith((f"/{rel}.py", f"/{rel}/__init__.py")):
                 names.add(function)
         return names
