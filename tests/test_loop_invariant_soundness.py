@@ -347,6 +347,9 @@ def test_bounded_loops_are_left_alone() -> None:
         found = []
         for part in obj.__module__.split("."):
             found.append(os.path.join(root, "pkg") + part)
+        parts = obj.__qualname__.split(".")
+        for part in parts:
+            found.append(os.path.join(root, "cls") + part)
         return found
 
 
@@ -371,5 +374,18 @@ def test_bounded_loops_are_left_alone() -> None:
 
     def module_paths(names, root):
         return [os.path.join(root, "pkg") + n for n in names]
+
+
+    def clockwise_neighbours(embedding, pos):
+        # networkx tests/test_planar_drawing.py: the list starts empty, then grows
+        found = {}
+        for v in embedding:
+            nbr_vectors = []
+            for nbr in embedding[v]:
+                nbr_vectors.append((pos[nbr][0] - pos[v][0], pos[nbr][1] - pos[v][1], nbr))
+            nbr_vectors.sort()
+            for idx, vector in enumerate(nbr_vectors):
+                found[vector[2]] = nbr_vectors[(idx + 1) % len(nbr_vectors)][2]
+        return found
     """
-    assert lines(unbounded, SKILL) == [6]
+    assert lines(unbounded, SKILL) == [6, 18]

@@ -1111,7 +1111,14 @@ def _few_items(ctx: FileContext, node: Node | None, fn: Node | None, depth: int 
         name = text(node)
         if name in facts.params or not facts.binds.get(name):
             return False
-        return all(_few_items(ctx, bound_value(b, name), fn, depth + 1) for b in facts.binds[name])
+        # a list literal bound to a name may be only the start (`found = []`, then appends):
+        # only values that cannot grow, or that split something into a few parts, count
+        return all(
+            (value := bound_value(b, name)) is not None
+            and value.type not in ("list", "set", "dictionary")
+            and _few_items(ctx, value, fn, depth + 1)
+            for b in facts.binds[name]
+        )
     return False
 
 
