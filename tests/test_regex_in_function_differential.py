@@ -128,6 +128,10 @@ def test_every_hoist_keeps_results_and_exceptions() -> None:
     after = fixed(MODULE, SKILL, rounds=20)
     assert findings(after, SKILL) == []
     assert "_RE_2" not in after and "re.sub(" not in after
+    # one block after the imports, in the order they were hoisted, no blank lines inside
+    lines = after.splitlines()
+    block = [i for i, line in enumerate(lines) if " = re.compile(" in line]
+    assert block == list(range(block[0], block[0] + 14)) and lines[block[0] - 1] == ""
     original, rewritten = _load(MODULE), _load(after)
     compared = 0
     for fn, args in INPUTS.items():

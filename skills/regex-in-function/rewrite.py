@@ -464,6 +464,8 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
             return None  # the constant could not be defined before its first use
         name = constant_name(ctx, found)
         definition = f"{spelled}({', '.join(_compile_args(found))})"
+        if import_edit is None:
+            at = _after_constants(ctx, at, top)
         prev_line = ctx.source[:at].rstrip(b"\n").rsplit(b"\n", 1)[-1].lstrip()
         lead = "\n" if prev_line.startswith((b"import ", b"from ")) or import_edit else ""
         if import_edit is not None:
@@ -482,6 +484,31 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
         if checked
         else "the pattern is for the `regex` module, which is not installed here to check "
         "that it compiles; a bad pattern now fails when the module is imported",
+    )
+
+
+def _after_constants(ctx: FileContext, at: int, top: Node) -> int:
+    """Past the block of compiled constants that starts at `at` (those of earlier rounds, or
+    the project's own): a new one joins the end of the block, in order and with no blank line,
+    as long as that is still before its first use."""
+    starts = {stmt.start_byte: stmt for stmt in ctx.tree.root_node.named_children}
+    rest = ctx.source[at:]
+    stmt = starts.get(at + len(rest) - len(rest.lstrip(b"\n")))
+    while stmt is not None and stmt.end_byte < top.start_byte and _is_constant(ctx, stmt):
+        at = _line_after(ctx, stmt.end_byte)
+        stmt = starts.get(at)  # the next line only: a blank line ends the block
+    return at
+
+
+def _is_constant(ctx: FileContext, stmt: Node) -> bool:
+    assign = stmt.named_children[0] if stmt.named_children else None
+    left = assign.child_by_field_name("left") if assign is not None else None
+    return (
+        stmt.type == "expression_statement"
+        and assign is not None
+        and assign.type == "assignment"
+        and left is not None
+        and text(left) in _module_constants(ctx)
     )
 
 
