@@ -16,6 +16,7 @@ from tests.test_cli_profile import megawatt
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop.py"
 RUFF = str(Path(sys.executable).parent / "ruff")
+MEGAWATT_BIN = Path(sys.executable).parent / "megawatt"
 
 # a module whose last line has no newline and that holds a form feed (as GNU-style code does):
 # both must survive the round trip through a patch tool
@@ -107,6 +108,15 @@ def test_diff_applies_with_git_apply_and_patch(tmp_path: Path) -> None:
     assert snapshot(patch_copy / "src" / "shop") == expected
     for p in (pkg / "orders.py", pkg / "jobs.py"):
         compile(p.read_bytes(), str(p), "exec")
+
+    # literally as a user types it: the command's output piped into git apply
+    piped = tmp_path / "piped"
+    shutil.copytree(patch_copy, piped)
+    git(piped, "checkout", "-q", "--", ".")
+    assert snapshot(piped / "src" / "shop") != expected
+    command = f"'{MEGAWATT_BIN}' fix --diff --unsafe src | git apply"
+    subprocess.run(command, shell=True, cwd=piped, check=True, timeout=120)
+    assert snapshot(piped / "src" / "shop") == expected
 
 
 def test_skipped_unsafe_fixes_say_why_and_how(tmp_path: Path) -> None:
