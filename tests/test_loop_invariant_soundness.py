@@ -231,6 +231,19 @@ def test_immutable_operands_are_known_immutable() -> None:
     for probe in ("tokenize('abc')", "scan_bytes(b'ab;c', 59)", "parse_version((3, 6, 1))"):
         assert run(src, probe) == run(after, probe)
     assert run(src, "pad('ab')") == run(after, "pad('ab')") == "ab.."
+    # `.strip()` of a bytearray is a bytearray: changed in place, it is not taken for a str
+    squeeze = """
+    def squeeze(raw):
+        buf = raw.strip()
+        i = 0
+        while i < len(buf):
+            if buf[i] == 32:
+                del buf[i]
+            else:
+                i += 1
+        return buf
+    """
+    assert findings(squeeze, SKILL) == []
 
 
 CSV = """

@@ -548,7 +548,7 @@ class LoopInvariant(Detector):
         for read in reads:
             facts = read_facts(ctx, node, read)
             own = level
-            if unchangeable(facts, read, level):
+            if unchangeable(facts, read, level) and not _changed_in_place(loop_events, read):
                 own = "none"  # a str or tuple: only rebinding the name changes it
             if conflicts(loop_events, (read,), own) is not None:
                 return False
@@ -1041,6 +1041,16 @@ def read_facts(ctx: FileContext, node: Node, read: tuple[str, ...]) -> NameFacts
     if any(read[0] in ctx.local_names(f) for f in ctx.enclosing_functions(node) if f != fn):
         return None  # bound by a lambda or comprehension in between
     return name_facts(ctx, fn, read[0])
+
+
+def _changed_in_place(events: list[Mutation], read: tuple[str, ...]) -> bool:
+    """A mutating method call or item store on the name itself: whatever its bindings looked
+    like (`buf = data.strip()` on a bytearray), the value is not an immutable one."""
+    return any(
+        m.chain[: len(read)] == read
+        and (m.kind == "method" or (len(m.chain) > len(read) and m.kind != "passed"))
+        for m in events
+    )
 
 
 def unchangeable(facts: NameFacts | None, read: tuple[str, ...], level: str) -> bool:
