@@ -4,6 +4,13 @@
 `math.sqrt(n)` in a loop body compute the same value on every iteration. Only calls of
 functions known to be pure (builtins, math, the string functions of os.path, methods of string
 literals) and long attribute chains are reported; arbitrary methods may have side effects.
+
+"Nothing changes it" covers more than the names the loop mentions: a change through an alias
+(`queue = order`; `remaining = self.remaining_degree` shrunk by a `self.` method), and in a
+generator or coroutine whatever the caller or event loop does at each `yield`/`await`. A str,
+bytes, number or tuple cannot change, so only rebinding its name counts. Loops bounded to a few
+iterations (over a literal, `name.split(".")`, a small range, `while n < 3`) are not reported:
+hoisting out of them saves nothing. One finding per expression per loop.
 """
 
 from __future__ import annotations
@@ -610,8 +617,19 @@ class LoopInvariant(Detector):
 
 
 def same_expression(node: Node) -> str:
-    """The expression's text with its layout removed: `len( xs )` is `len(xs)`."""
-    return "".join(text(node).split())
+    """The expression's tokens without its layout or comments: `len( xs )` is `len(xs)`, and
+    the spaces inside a string literal still count."""
+    tokens: list[str] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "comment":
+            continue
+        if n.child_count == 0 or n.type == "string_content":
+            tokens.append(text(n))
+        else:
+            stack.extend(reversed(n.children))
+    return " ".join(tokens)
 
 
 def root_identifier(node: Node | None) -> Node | None:
