@@ -111,8 +111,13 @@ class Opportunity:
     finding: Finding
     expected_gain: float  # from the skill: the share of the function's time a fix saves
     function_share: float | None  # the enclosing function's inclusive share; None: no profile
-    estimated_savings: float  # function_share × expected_gain, 0 when the profile never saw it
+    # of the whole profile, from the profile's evidence about the finding (megawatt/savings.py);
+    # 0 when the profile never saw the code or shows its lines cold
+    estimated_savings: float
     score: float  # what ranking sorts by
+    evidence: str = ""  # what the estimate was read from, for a person to check
+    method: str = ""  # "calls", "lines", "self" (rough), "function", "cold"; "" without profile
+    rough: bool = False  # no line or call figures: from the function's self time
 
     @property
     def skill(self) -> str:

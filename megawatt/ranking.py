@@ -1,8 +1,10 @@
-"""From findings to ranked opportunities: how hot the code is × how much the fix gains.
+"""From findings to ranked opportunities: what the profile shows the fix would save.
 
-estimated savings = the enclosing function's inclusive share of the profile × the skill's
-expected gain. With a profile, every finding in code the profile saw ranks above every finding in
-code it never saw; without one, findings rank by static confidence × expected gain.
+Estimated savings come from the profile's evidence about the finding's own code (its lines, the
+calls it is about, else its function's self time; megawatt/savings.py) × the part of that cost
+the skill says its fix removes. With a profile, every finding with savings ranks above every
+finding the profile shows cold or never saw; without one, findings rank by static confidence ×
+expected gain.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import Finding, Opportunity
 from megawatt.profiles.mapping import match_function
+from megawatt.savings import Evidence, estimate
 from megawatt.skills import SkillSet
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ class ProfileIndex:
         # keyed by the file's function layout: an edit that moves functions gets a fresh match
         self._matched: dict[tuple[str, int], dict[int, int]] = {}
         self._every: dict[tuple[str, int], dict[int, list[int]]] = {}
+        self._evidence: dict[tuple[str, int | None, int], Evidence | None] = {}
+        self._nested: dict[str, list[tuple[int, int, int]]] = {}
 
     def has_file(self, path: str) -> bool:
         return path in self._by_path
@@ -81,6 +86,48 @@ class ProfileIndex:
             fid = self.functions_in(finding.path, defs).get(finding.function_line)
         return 0.0 if fid is None else p.share(float(p.total_weight_of[fid]))
 
+    def evidence_for(self, finding: Finding, defs: Sequence[FunctionDef]) -> Evidence | None:
+        """What the profile holds about the function `finding` is in (None: never saw it);
+        one per function, so its findings share the figures read for it."""
+        layout = hash(tuple((d.qualname, d.line, d.end_line) for d in defs))
+        key = (finding.path, finding.function_line, layout)
+        if key in self._evidence:
+            return self._evidence[key]
+        found: Evidence | None = None
+        if finding.function_line is None:
+            fid = self.module_entry(finding.path)
+            found = None if fid is None else Evidence(self.profile, [fid], None)
+        else:
+            fids = self.all_functions_in(finding.path, defs).get(finding.function_line)
+            definition = next((d for d in defs if d.line == finding.function_line), None)
+            if fids:
+                nested = [
+                    fid
+                    for fid, first, last in self._anonymous(finding.path)
+                    if definition is not None
+                    and first <= definition.end_line
+                    and last >= definition.first_line
+                ]
+                found = Evidence(self.profile, fids, definition, nested)
+        self._evidence[key] = found
+        return found
+
+    def _anonymous(self, path: str) -> list[tuple[int, int, int]]:
+        """The lambdas and comprehensions of `path` with line figures, and the lines they span:
+        code objects of their own, whose lines their enclosing function's figures lack."""
+        cached = self._nested.get(path)
+        if cached is None:
+            p = self.profile
+            cached = []
+            for fid in self._by_path.get(path, ()):
+                name = p.names[fid]
+                if name.endswith(">") and not name.endswith("<module>"):
+                    lines = [lf.line for lf in p.lines(fid)]
+                    if lines:
+                        cached.append((fid, min(lines), max(lines)))
+            self._nested[path] = cached
+        return cached
+
 
 def rank(
     findings: Iterable[Finding],
@@ -88,19 +135,30 @@ def rank(
     index: ProfileIndex | None = None,
     defs_by_path: dict[str, Sequence[FunctionDef]] | None = None,
 ) -> list[Opportunity]:
+    found = list(findings)
+    # findings of one skill in one function share what the profile shows of its calls
+    siblings: defaultdict[tuple[str, int | None, str], int] = defaultdict(int)
+    for f in found:
+        siblings[(f.path, f.function_line, f.skill)] += 1
     out: list[Opportunity] = []
-    for f in findings:
+    for f in found:
         skill = skills.get(f.skill)
         gain = skill.expected_gain if skill is not None else DEFAULT_GAIN
         static = f.confidence * gain
         if index is None:
             out.append(Opportunity(f, gain, None, 0.0, static))
             continue
-        share = index.share_of(f, (defs_by_path or {}).get(f.path, ()))
-        savings = share * gain
-        # profiled code first, by savings weighed by how sure the detector is; code the profile
-        # never saw after all of it, by static confidence
+        defs = (defs_by_path or {}).get(f.path, ())
+        share = index.share_of(f, defs)
+        evidence = index.evidence_for(f, defs) if share > 0 else None
+        if evidence is None:
+            out.append(Opportunity(f, gain, share, 0.0, static * 1e-3))
+            continue
+        est = estimate(f, skill, evidence, siblings[(f.path, f.function_line, f.skill)], gain)
+        savings = est.share
+        # code with savings first, by savings weighed by how sure the detector is; code the
+        # profile shows cold or never saw after all of it, by static confidence
         score = 1.0 + savings * (0.5 + 0.5 * f.confidence) if savings > 0 else static * 1e-3
-        out.append(Opportunity(f, gain, share, savings, score))
+        out.append(Opportunity(f, gain, share, savings, score, est.evidence, est.method, est.rough))
     out.sort(key=lambda o: (-o.score, o.finding.path, o.finding.span.start_byte))
     return out

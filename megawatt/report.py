@@ -29,6 +29,9 @@ def opportunity_json(o: Opportunity) -> dict[str, Any]:
         "expected_gain": o.expected_gain,
         "function_share": o.function_share,
         "estimated_savings": o.estimated_savings,
+        # how the estimate was made: "calls", "lines", "self" (rough), "function", "cold"
+        "savings_method": o.method or None,
+        "savings_evidence": o.evidence or None,
         "evidence": dict(f.evidence),
         "fixable": f.fix is not None,
     }

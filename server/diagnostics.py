@@ -29,6 +29,12 @@ def hot_message(h: HotSpot, unit: str = "CPU") -> str:
     return f"{h.total_share * 100:.1f}% of {unit} (self {h.self_share * 100:.1f}%){calls}"
 
 
+def savings_text(o: Opportunity) -> str:
+    share = o.estimated_savings
+    text = f"{share * 100:.1f}%" if share >= 0.001 or share == 0 else "<0.1%"
+    return f"{text}, rough" if o.rough else text
+
+
 def severity(o: Opportunity) -> T.DiagnosticSeverity:
     if o.function_share is None:  # no profile: static confidence only, shown quieter
         return (
@@ -87,8 +93,8 @@ def diagnostics(
             skill = skills.get(f.skill)
             hrefs[f.skill] = skill.path.as_uri() if skill else None
         message = f.message
-        if o.function_share:
-            message += f" (in {o.function_share * 100:.1f}% of the profile; est. savings {o.estimated_savings * 100:.1f}%)"
+        if o.evidence:
+            message += f" (est. savings {savings_text(o)}: {o.evidence})"
         span = f.span
         diag: Wire = {
             "range": {

@@ -30,6 +30,36 @@ class FixRecipe(BaseModel):
     )
 
 
+class CostModel(BaseModel):
+    """What the fix saves, for the estimate from the profile (megawatt/savings.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: Literal["line", "function"] = Field(
+        default="line",
+        description="What the finding costs: its own lines and calls (line), or the whole "
+        "function's inclusive time (function: a cache in front of it).",
+    )
+    callees: list[str] = Field(
+        default_factory=list,
+        description="Dotted names of the calls the finding is about (re.compile, copy.deepcopy, "
+        "list.pop, builtins.len, logging.Logger.debug): their time from the function is the cost.",
+    )
+    via: str | None = Field(
+        default=None,
+        description="The call inside those callees that the fix removes (re._compile for a "
+        "hoisted pattern): the cost is the part of their time spent in it.",
+    )
+    removes: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="The part of the callees' cost (or of `via`'s) the fix removes. Without call "
+        "figures, expected_gain of the finding's lines (or function) is used instead.",
+    )
+    model: str = Field(default="", description="How the fix saves, in a few words.")
+
+
 class SkillFrontMatter(BaseModel):
     """The keys of SKILL.md's front matter; unknown keys are errors, so typos surface."""
 
@@ -47,6 +77,9 @@ class SkillFrontMatter(BaseModel):
     fix: FixRecipe
     expected_gain: float = Field(
         gt=0, le=1, description="Share of the function's time a fix typically saves."
+    )
+    cost: CostModel | None = Field(
+        default=None, description="How the profile's evidence turns into estimated savings."
     )
     validation: list[str] = Field(default_factory=list, description="What a fix must pass.")
     version: int = Field(default=1, ge=1)

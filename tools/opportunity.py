@@ -66,6 +66,11 @@ class OpportunityItem(BaseModel):
     expected_gain: float
     function_share: float | None = Field(description="Null when no profile is loaded.")
     estimated_savings: float | None = Field(description="Null when no profile is loaded.")
+    savings_evidence: str | None = Field(
+        default=None,
+        description="What the profile shows of this code and how the estimate follows from it "
+        "(line samples, call times, or, marked rough, the function's self time).",
+    )
     fix: FixOffer | None = None
 
 
@@ -108,6 +113,7 @@ def _item(pf: ParsedFile, o: Opportunity, profiled: bool) -> OpportunityItem:
         expected_gain=o.expected_gain,
         function_share=_rounded(o.function_share) if profiled else None,
         estimated_savings=_rounded(o.estimated_savings) if profiled else None,
+        savings_evidence=o.evidence or None,
         fix=FixOffer(title=f.fix.title, safe=f.fix.safe, note=f.fix.note) if f.fix else None,
     )
 
