@@ -113,8 +113,9 @@ class ProfileIndex:
         return found
 
     def _anonymous(self, path: str) -> list[tuple[int, int, int]]:
-        """The lambdas and comprehensions of `path` with line figures, and the lines they span:
-        code objects of their own, whose lines their enclosing function's figures lack."""
+        """The lambdas and comprehensions of `path` and the lines they span (their line figures,
+        else their first line): code objects of their own, whose lines and calls their
+        enclosing function's figures lack."""
         cached = self._nested.get(path)
         if cached is None:
             p = self.profile
@@ -122,8 +123,8 @@ class ProfileIndex:
             for fid in self._by_path.get(path, ()):
                 name = p.names[fid]
                 if name.endswith(">") and not name.endswith("<module>"):
-                    lines = [lf.line for lf in p.lines(fid)]
-                    if lines:
+                    lines = [lf.line for lf in p.lines(fid)] or [int(p.first_lines[fid])]
+                    if lines[0] > 0:
                         cached.append((fid, min(lines), max(lines)))
             self._nested[path] = cached
         return cached

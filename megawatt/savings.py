@@ -121,7 +121,8 @@ class Evidence:
         p = self.profile
         weight, calls, names, removable = 0.0, 0, [], 0.0
         counted = True
-        for fid in self.fids:
+        # a comprehension's calls are its own code object's: they are the function's work too
+        for fid in [*self.fids, *self.nested]:
             for edge in p.callees(fid):
                 callee = dotted_name(p.paths[edge.function], p.names[edge.function])
                 if not any(matches(pat, callee) for pat in patterns):
