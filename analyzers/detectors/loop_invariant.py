@@ -890,7 +890,7 @@ def name_facts(ctx: FileContext, fn: Node, name: str) -> NameFacts:
 def _name_facts(ctx: FileContext, fn: Node, name: str, visiting: set[str]) -> NameFacts:
     facts = _facts_of(ctx, fn)
     unknown = NameFacts(NONE, False, False, name in facts.params, ())
-    if name in facts.declared or global_declared(ctx, name):
+    if name in facts.declared or (name in facts.nested and _nonlocal_in(fn, name)):
         return unknown  # `global`/`nonlocal`: rebound where this function cannot see
     visiting = visiting | {name}
     immutable, sized, fresh = DEEP, True, name not in facts.params
@@ -926,6 +926,17 @@ def _name_facts(ctx: FileContext, fn: Node, name: str, visiting: set[str]) -> Na
         sized,
         name in facts.params,
         tuple(dict.fromkeys(a for a in aliases if a != (name,))),
+    )
+
+
+def _nonlocal_in(fn: Node, name: str) -> bool:
+    """Whether a function nested in `fn` declares `nonlocal name` (and so may rebind it)."""
+    if b"nonlocal" not in (fn.text or b""):
+        return False
+    return any(
+        n.type == "nonlocal_statement"
+        and any(c.type == "identifier" and text(c) == name for c in n.named_children)
+        for n in walk(fn)
     )
 
 
@@ -1011,6 +1022,9 @@ def _passes_code(call: Node, name: str) -> bool:
 def suspends(loop: Node) -> bool:
     """Whether the loop hands control to other code mid-way: `yield`, `await`, `async for`,
     `async with` (the caller or the event loop runs between two tests of its condition)."""
+    source = loop.text or b""
+    if b"yield" not in source and b"await" not in source and b"async" not in source:
+        return False  # the words are not there: no walk
     for part in loop_region(loop):
         for n in walk(part, into_scopes=False):
             if n.type in ("yield", "await"):
