@@ -167,7 +167,7 @@ def test_diff_command(shop_pstats: Path) -> None:
 
 SLOW_JOB = (
     "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n\n"
-    "def other():\n    return sum(i * i for i in range(300_000))\n\n\nfib(23)\nother()\n"
+    "def other():\n    return sum(i * i for i in range(300_000))\n\n\nfib(26)\nother()\n"
 )
 FIXED_JOB = "import functools\n\n\n" + SLOW_JOB.replace("def fib", "@functools.cache\ndef fib")
 
