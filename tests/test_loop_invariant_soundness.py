@@ -214,6 +214,16 @@ def test_immutable_operands_are_known_immutable() -> None:
         return value
 
 
+    def is_indent_code_line(line: str) -> bool:
+        # mistune block_parser.py: a slice of a str is a str
+        if line.endswith("\\n"):
+            line = line[:-1]
+        index = 0
+        while index < len(line) and line[index] == " ":
+            index += 1
+        return index + 1 < len(line) and line[index] == "\\t"
+
+
     def pad(word):
         fill = "-" * 4
         while len(word) < len(fill):
@@ -225,10 +235,16 @@ def test_immutable_operands_are_known_immutable() -> None:
         (5, True),
         (13, True),
         (20, True),
-        (28, True),
+        (31, True),
+        (38, True),
     ]
     after = fixed(src, SKILL, only_safe=True)
-    for probe in ("tokenize('abc')", "scan_bytes(b'ab;c', 59)", "parse_version((3, 6, 1))"):
+    for probe in (
+        "tokenize('abc')",
+        "scan_bytes(b'ab;c', 59)",
+        "parse_version((3, 6, 1))",
+        "[is_indent_code_line(s) for s in ('  \\tx\\n', '    x', '', '   ')]",
+    ):
         assert run(src, probe) == run(after, probe)
     assert run(src, "pad('ab')") == run(after, "pad('ab')") == "ab.."
     # `.strip()` of a bytearray is a bytearray: changed in place, it is not taken for a str

@@ -904,6 +904,8 @@ def _name_facts(ctx: FileContext, fn: Node, name: str, visiting: set[str]) -> Na
         if binding.type == "augmented_assignment":
             continue  # `s += t` keeps a str a str and a list the same list
         value = bound_value(binding, name)
+        if _slice_of(value, name):
+            continue  # `line = line[:-1]`: a str stays a str, a tuple a tuple
         declared = annotation_immutability(binding.child_by_field_name("type"))
         immutable = min(immutable, max(declared, value_immutability(ctx, value)))
         sized = sized and _value_sized(ctx, value)
@@ -926,6 +928,22 @@ def _name_facts(ctx: FileContext, fn: Node, name: str, visiting: set[str]) -> Na
         sized,
         name in facts.params,
         tuple(dict.fromkeys(a for a in aliases if a != (name,))),
+    )
+
+
+def _slice_of(value: Node | None, name: str) -> bool:
+    """`name[a:b]`: a slice of the name itself, the same type as what it slices (a new object,
+    so for a list not the one other code may hold - which only makes it safer)."""
+    if value is None or value.type != "subscript":
+        return False
+    obj = value.child_by_field_name("value")
+    subscripts = value.children_by_field_name("subscript")
+    return (
+        obj is not None
+        and obj.type == "identifier"
+        and text(obj) == name
+        and len(subscripts) == 1
+        and subscripts[0].type == "slice"
     )
 
 
