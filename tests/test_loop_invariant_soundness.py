@@ -303,6 +303,31 @@ def test_one_hoist_per_expression_placed_before_the_outermost_invariant_loop() -
     assert findings(after, SKILL) == []
 
 
+def test_a_later_loop_reuses_the_hoist_of_an_unchangeable_value() -> None:
+    # mistune helpers.py `_skip_link_start_whitespace`: the second loop got its own
+    # `src_len = len(src)` inside the `if`, a repeat of the one before the first loop
+    src = """
+    def skip_link_start_whitespace(src: str, pos: int) -> int:
+        while pos < len(src) and src[pos] in " \\t":
+            pos += 1
+        if pos < len(src) and src[pos] in "\\n\\r":
+            if src[pos] == "\\r" and pos + 1 < len(src) and src[pos + 1] == "\\n":
+                pos += 2
+            else:
+                pos += 1
+            while pos < len(src) and src[pos] in " \\t":
+                pos += 1
+        return pos
+    """
+    after = fixed(src, SKILL, only_safe=True)
+    assert after.count("len(src)") == 1
+    assert "    src_len = len(src)\n    while pos < src_len and" in after
+    probes = ["  x", " \r\n  y", "\n\tz", "", "   ", "\r"]
+    for text in probes:
+        probe = f"skip_link_start_whitespace({text!r}, 0)"
+        assert run(src, probe) == run(after, probe)
+
+
 def test_hoists_in_one_function_get_names_of_their_own() -> None:
     # fixes made in one round cannot see each other's names: both were `rows_len`, and the
     # inner loop's assignment overwrote the outer loop's bound

@@ -243,6 +243,40 @@ def _occurrences(ctx: FileContext, c: Candidate, loop: Node) -> list[Node]:
     return found
 
 
+def _later_occurrences(
+    ctx: FileContext, c: Candidate, loop: Node, name: str, level: str
+) -> list[Node]:
+    """The same expression after the loop, in the statements that follow it in its block, when
+    one of them is in another loop (which would otherwise get a second `x_len = len(x)`).
+    Only for values nothing can change (a str, a tuple) whose names those statements never
+    rebind: then every later evaluation gives what the hoisted assignment holds."""
+    for read in c.reads:
+        facts = read_facts(ctx, c.node, read)
+        if not unchangeable(facts, read, level):
+            return []
+    block = loop.parent
+    if block is None or block.type not in ("block", "module"):
+        return []
+    later = [s for s in block.named_children if s.start_byte >= loop.end_byte]
+    roots = {read[0] for read in c.reads} | {name}
+    if any(roots & set(bound_names(stmt)) for stmt in later):
+        return []
+    expr = same_expression(c.node)
+    found: list[Node] = []
+    in_loop = False
+    for stmt in later:
+        for n in walk(stmt, into_scopes=False):
+            if n.type != "call" or same_expression(n) != expr:
+                continue
+            if _rebound_by_comprehension(n, stmt, roots) or (
+                found and n.start_byte < found[-1].end_byte
+            ):
+                continue
+            found.append(n)
+            in_loop = in_loop or any(p.start_byte >= stmt.start_byte for p in ctx.loops_around(n))
+    return found if in_loop else []
+
+
 def _rebound_by_comprehension(node: Node, loop: Node, roots: set[str]) -> bool:
     parent = node.parent
     while parent is not None and parent != loop:
@@ -278,7 +312,8 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
         name = _variable_name(ctx, c)
         at = line_start(ctx, loop.start_byte)
         edits.append(Edit(at, at, f"{indentation_at(ctx, loop)}{name} = {text(call)}\n"))
-    edits.extend(Edit(n.start_byte, n.end_byte, name) for n in _occurrences(ctx, c, loop))
+    replaced = _occurrences(ctx, c, loop) + _later_occurrences(ctx, c, loop, name, level)
+    edits.extend(Edit(n.start_byte, n.end_byte, name) for n in replaced)
     reasons = []
     for read in c.reads:
         shown = ".".join(read)
