@@ -11,7 +11,7 @@ Only where hoisting cannot change what runs:
   list, dict or set, and is bound before the loop, cannot raise wherever it runs.
 One assignment per expression per loop, before the outermost loop that leaves it unchanged (for
 the `len()` that cannot raise; a while condition's call stays at its own loop), replacing every
-occurrence in that loop.
+occurrence in that loop - and, for a value nothing can change, in the statements after it.
 """
 
 from __future__ import annotations
