@@ -87,26 +87,41 @@ class ProfileIndex:
         return 0.0 if fid is None else p.share(float(p.total_weight_of[fid]))
 
     def evidence_for(self, finding: Finding, defs: Sequence[FunctionDef]) -> Evidence | None:
-        """What the profile holds about the function `finding` is in (None: never saw it);
-        one per function, so its findings share the figures read for it."""
+        """What the profile holds about the function `finding` is in (None: never saw it)."""
+        return self.evidence_of(finding.path, finding.function_line, defs)
+
+    def evidence_of(
+        self, path: str, function_line: int | None, defs: Sequence[FunctionDef]
+    ) -> Evidence | None:
+        """What the profile holds about the function whose `def` is on `function_line` (None:
+        the module); one per function, so its findings share the figures read for it."""
         layout = hash(tuple((d.qualname, d.line, d.end_line) for d in defs))
-        key = (finding.path, finding.function_line, layout)
+        key = (path, function_line, layout)
         if key in self._evidence:
             return self._evidence[key]
         found: Evidence | None = None
-        if finding.function_line is None:
-            fid = self.module_entry(finding.path)
+        if function_line is None:
+            fid = self.module_entry(path)
             found = None if fid is None else Evidence(self.profile, [fid], None)
         else:
-            fids = self.all_functions_in(finding.path, defs).get(finding.function_line)
-            definition = next((d for d in defs if d.line == finding.function_line), None)
+            fids = self.all_functions_in(path, defs).get(function_line)
+            definition = next((d for d in defs if d.line == function_line), None)
             if fids:
+                inner = [
+                    d
+                    for d in defs
+                    if definition is not None
+                    and d is not definition
+                    and definition.first_line < d.first_line <= definition.end_line
+                ]
                 nested = [
                     fid
-                    for fid, first, last in self._anonymous(finding.path)
+                    for fid, first, last in self._anonymous(path)
                     if definition is not None
                     and first <= definition.end_line
                     and last >= definition.first_line
+                    # a lambda of a function defined inside this one is that function's
+                    and not any(d.contains(first) for d in inner)
                 ]
                 found = Evidence(self.profile, fids, definition, nested)
         self._evidence[key] = found

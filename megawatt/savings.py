@@ -88,9 +88,14 @@ class Evidence:
 
     @functools.cached_property
     def lines(self) -> dict[int, float]:
-        return self._line_weights()
+        return self._line_weights(own=False)
 
-    def _line_weights(self) -> dict[int, float]:
+    @functools.cached_property
+    def own_lines(self) -> dict[int, float]:
+        """Today's line → the samples in the line's own code (its callees' time left out)."""
+        return self._line_weights(own=True)
+
+    def _line_weights(self, own: bool) -> dict[int, float]:
         """Today's line → the samples on it (the largest figure of the entries on it: merged
         recordings and nested code objects each see the line, none of them the sum)."""
         p = self.profile
@@ -102,7 +107,8 @@ class Evidence:
                 shift = self.definition.first_line - recorded
             for lf in p.lines(fid):
                 line = lf.line + shift
-                out[line] = max(out.get(line, 0.0), lf.total_weight)
+                weight = lf.self_weight if own else lf.total_weight
+                out[line] = max(out.get(line, 0.0), weight)
         return out
 
     def callee_weight(
@@ -158,6 +164,12 @@ class Evidence:
     def self_weight(self) -> float:
         return float(sum(self.profile.self_weight[f] for f in self.fids))
 
+    def own_weight(self) -> float:
+        """Its self time with that of its lambdas and comprehensions (code objects of their
+        own, but its code)."""
+        nested = sum(float(self.profile.self_weight[f]) for f in self.nested)
+        return self.self_weight() + nested
+
     def total_weight(self) -> float:
         return float(max((self.profile.total_weight_of[f] for f in self.fids), default=0.0))
 
@@ -205,6 +217,16 @@ def estimate(
             FUNCTION,
             f"{evidence_name(evidence)} takes {amount(p, total)}, {_pct(p.share(total))} of the "
             f"run; {fix_does} saves ≈ {removes:.0%} of it",
+        )
+    if cost is not None and cost.scope == "self":
+        own = evidence.own_weight()
+        return made(
+            own * removes,
+            SELF,
+            f"a guess: no skill recognises this code; {evidence_name(evidence)}'s own time is "
+            f"{amount(p, own)}, {_pct(p.share(own))} of the run; {fix_does} might save ≈ "
+            f"{removes:.0%} of it",
+            rough=True,
         )
     span = finding.span
     lines = evidence.lines

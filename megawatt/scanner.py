@@ -4,9 +4,11 @@ opportunities ranked against the project's profile."""
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from megawatt.analyzers.files import discover
 from megawatt.analyzers.registry import detector_ids
@@ -14,7 +16,8 @@ from megawatt.analyzers.scan import scan
 from megawatt.analyzers.syntax import SourceProblem
 from megawatt.config import Settings
 from megawatt.errors import ConfigError
-from megawatt.model import FunctionKind, HotFunction, Opportunity
+from megawatt.hotspots import PROFILE_SKILLS, hot_spots, wanted
+from megawatt.model import Finding, FunctionKind, HotFunction, Opportunity
 from megawatt.ranking import ProfileIndex, rank
 from megawatt.skills import SkillSet, load_skills
 
@@ -37,7 +40,7 @@ class ScanReport:
 def check_ids(ids: Collection[str] | None, what: str) -> None:
     if ids is None:
         return
-    known = set(detector_ids())
+    known = {*detector_ids(), *PROFILE_SKILLS}
     unknown = sorted(set(ids) - known)
     if unknown:
         raise ConfigError(
@@ -97,7 +100,10 @@ def run_scan(
                     replace(h, function=found.qualname, workspace_line=found.line) if found else h
                 )
     defs = {r.path: r.functions for r in result.files}
-    opportunities = rank(result.findings, skills, index, defs)
+    findings = list(result.findings)
+    if index is not None and wanted(select, ignore):
+        findings += _hot_spots(result.files, findings, index)
+    opportunities = rank(findings, skills, index, defs)
     return ScanReport(
         opportunities=opportunities,
         hot_functions=hot,
@@ -110,3 +116,21 @@ def run_scan(
         profile_sources=sources,
         problems=result.problems,
     )
+
+
+def _hot_spots(files: Sequence[Any], findings: list[Finding], index: ProfileIndex) -> list[Finding]:
+    """Hot functions no detector found anything in (megawatt/hotspots.py), for the files the
+    profile covers."""
+    taken: defaultdict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        taken[f.path].append(f)
+    out: list[Finding] = []
+    for r in files:
+        if not index.has_file(r.path):
+            continue
+        try:
+            source = Path(r.path).read_bytes()
+        except OSError:  # gone since the scan read it: its findings stand, no hot spot
+            continue
+        out += hot_spots(r.path, source, r.functions, index, taken[r.path])
+    return out

@@ -19,6 +19,7 @@ from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.parsing import parse
 from megawatt.analyzers.symbols import FunctionDef, functions
+from megawatt.hotspots import hot_spots, wanted
 from megawatt.model import Finding, Span
 from megawatt.ranking import rank
 from megawatt.server.diagnostics import diagnostics
@@ -174,6 +175,10 @@ def assemble(
     folder = snap.folder
     settings = folder.settings
     skills = load_skills(folder.root)
+    if folder.index is not None and wanted(settings.select, settings.ignore):
+        # hot code no detector found anything in: from the profile, so made here, not by the
+        # (profile-blind, incrementally reused) detector pass
+        findings = findings + hot_spots(snap.path, snap.source, defs, folder.index, findings)
     opportunities = rank(findings, skills, folder.index, {snap.path: defs})
     hot: list[HotSpot] = []
     if folder.index is not None and folder.profile is not None:

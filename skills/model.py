@@ -35,10 +35,11 @@ class CostModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scope: Literal["line", "function"] = Field(
+    scope: Literal["line", "function", "self"] = Field(
         default="line",
-        description="What the finding costs: its own lines and calls (line), or the whole "
-        "function's inclusive time (function: a cache in front of it).",
+        description="What the finding costs: its own lines and calls (line), the whole "
+        "function's inclusive time (function: a cache in front of it), or the function's own "
+        "time (self: a change no skill can name, so the estimate is a guess).",
     )
     callees: list[str] = Field(
         default_factory=list,

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.registry import detector_ids
+from megawatt.hotspots import HOT_SPOT, PROFILE_SKILLS, hot_spots
 from megawatt.model import Finding, Opportunity
 from megawatt.ranking import rank
 from megawatt.tools.bounds import clip_lines
@@ -119,17 +120,25 @@ def _item(pf: ParsedFile, o: Opportunity, profiled: bool) -> OpportunityItem:
 
 
 def get_opportunity(ctx: ToolContext, args: OpportunityInput) -> OpportunityOutput:
-    known = detector_ids()
+    known = (*detector_ids(), *PROFILE_SKILLS)
     if args.skill is not None and args.skill not in known:
         raise ToolError(f"unknown skill {args.skill!r}; the skills are: {', '.join(sorted(known))}")
     pf = parse_file(ctx, args.path)
     pf.check_line(args.line)
     fc = FileContext(str(pf.path), pf.source, pf.tree)
-    if args.skill is not None:  # asked for by name: the settings' selection does not hide it
+    if args.skill is not None and args.skill != HOT_SPOT:
+        # asked for by name: the settings' selection does not hide it
         result = analyze_context(fc, [args.skill])
     else:
         result = analyze_context(fc, ctx.settings.select, ctx.settings.ignore)
-    found = [f for f in result.findings if _wanted(pf, args.line, f)]
+    found = list(result.findings)
+    if args.skill in (None, HOT_SPOT) and ctx.index is not None:
+        found += hot_spots(fc.path, pf.source, pf.defs, ctx.index, found)
+    found = [
+        f
+        for f in found
+        if _wanted(pf, args.line, f) and (args.skill != HOT_SPOT or f.skill == HOT_SPOT)
+    ]
     ranked = rank(found, ctx.skills, ctx.index, {fc.path: pf.defs})
     fn = pf.function_at(args.line)
     profiled = ctx.index is not None
