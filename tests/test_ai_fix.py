@@ -329,9 +329,12 @@ def _cli(args: list[str], cwd: Path, fake: FakeAnthropic) -> subprocess.Complete
 def test_cli_shows_phases_and_the_validated_diff(project: Path, fake: FakeAnthropic) -> None:
     fake.add(P.read_source(), P.submit(P.GOOD))
     before = project.read_bytes()
-    run_ = _cli(["align.py", "--line", str(P.DEF_LINE), "--ai"], project.parent, fake)
+    # named by its absolute path: the patch still names it from the project root
+    run_ = _cli([str(project), "--line", str(P.DEF_LINE), "--ai"], project.parent, fake)
     assert run_.returncode == 1, run_.stderr  # a change is pending, as with a plain `fix`
     assert "+        cache = self.__dict__.setdefault" in run_.stdout
+    # a patch `git apply` takes: paths from the project root, a/ and b/
+    assert run_.stdout.startswith("--- a/align.py\n+++ b/align.py\n"), run_.stdout[:80]
     assert "… gathering context" in run_.stderr and "… validating the candidate" in run_.stderr
     assert "✓ behaviour: 3 tests + 3 replayed calls" in run_.stderr
     assert "Claude's words (not checked by Megawatt)" in run_.stderr

@@ -3,7 +3,6 @@ the phases as progress and the validated diff (or the reason there is none)."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from pathlib import Path
@@ -84,13 +83,11 @@ def fix_with_ai(path: Path, line: int, skill: str | None, mode: str, fresh: bool
         path.write_text(outcome.source, encoding="utf-8")
         note(f"wrote {path}")
         sys.exit(EXIT_OK)
-    diff = difflib.unified_diff(
-        source.decode("utf-8", "replace").splitlines(keepends=True),
-        outcome.source.splitlines(keepends=True),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
-    )
-    click.echo("".join(diff), nl=False)
+    from megawatt.cli.fix import patch, patch_name
+
+    # the same patch form as the deterministic fixes': `git apply` and `patch -p1` take it
+    name = patch_name(path, _root(path))
+    click.echo(patch(source, outcome.source.encode("utf-8"), name), nl=False)
     sys.exit(EXIT_PENDING)
 
 
