@@ -130,6 +130,9 @@ MUTABLE_DISPLAYS = frozenset(
 )
 MUTABLE_CONSTRUCTORS = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque"})
 ALREADY_CACHED = ("cache", "lru_cache", "cached_property", "memoize", "memoized", "cached")
+# the evidence key of a memoize finding made from the profile's call counts, not by this detector
+# (megawatt/profiled_memoize.py): the rewrite then trusts the purity gate, not the static shapes
+PROFILED = "profile_calls"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _LOOP_WORD = re.compile(rb"\b(for|while)\b")
@@ -1035,23 +1038,10 @@ def candidate(
     class_node: Node | None,
 ) -> Candidate | None:
     """The function as a memoization candidate, with its purity verdict; None when it is not."""
-    decorators = _decorators(decorated)
-    class_name: str | None = None
-    receiver: str | None = None
-    if class_node is not None:
-        if not decorators:
-            receiver = _first_parameter(fn)
-            if receiver is None:
-                return None
-        elif decorators != ["staticmethod"]:
-            return None  # classmethods and wrapped methods: the analysis cannot see through
-        class_name = text(class_node.child_by_field_name("name"))
-        if class_node.parent is None or class_node.parent.type != "module":
-            return None  # a nested class: its name is not a global the recursion can use
-    elif decorators:
-        return None  # any decorator: already cached, or a wrapper the analysis cannot see through
-    if fn.has_error or any(c.type == "async" for c in fn.children):
+    placed = _placement(fn, decorated, class_node)
+    if isinstance(placed, str):
         return None
+    class_name, receiver = placed
     name = text(name_node)
     body = fn.child_by_field_name("body")
     if body is None:
@@ -1086,18 +1076,10 @@ def candidate(
         branching = False
     if not branching and not _called_again(ctx, fn, name, class_name):
         return None  # no overlap inside, and nothing in the file calls it repeatedly
-    if class_name is None and prover.facts.kinds.get(name) != "function":
-        return None  # the name is rebound at module level: calls may not reach this function
-    if (
-        class_name is not None
-        and receiver is None
-        and ("staticmethod" in prover.facts.kinds or prover.facts.kinds.get(class_name) != "class")
-    ):
-        return None  # `staticmethod` rebound, or the class name is: `C.f(...)` may not reach f
-    verdict = prover.verdict(fn, class_name)
-    if not verdict.pure:
+    if _binding_problem(prover, name, class_name, receiver):
         return None
-    if not verdict.immutable_return:
+    verdict = prover.verdict(fn, class_name)
+    if _verdict_problem(verdict):
         return None
     steps = tuple(
         c for c in verdict.self_calls if _step_like(c, params) and not _threads_state(c, params)
@@ -1112,6 +1094,126 @@ def candidate(
     if not cand.branching and not _called_again(ctx, fn, name, class_name):
         return None
     return cand
+
+
+def _placement(
+    fn: Node, decorated: Node | None, class_node: Node | None
+) -> tuple[str | None, str | None] | str:
+    """(the class of a static method, an instance method's `self`) for a def a cache can wrap
+    as written, or why it cannot."""
+    decorators = _decorators(decorated)
+    class_name: str | None = None
+    receiver: str | None = None
+    if class_node is not None:
+        if not decorators:
+            receiver = _first_parameter(fn)
+            if receiver is None:
+                return "is a method without a receiver"
+        elif decorators != ["staticmethod"]:
+            # classmethods and wrapped methods: the analysis cannot see through
+            return "is a classmethod or a decorated method"
+        class_name = text(class_node.child_by_field_name("name"))
+        if class_node.parent is None or class_node.parent.type != "module":
+            # a nested class: its name is not a global the recursion can use
+            return "is a method of a nested class"
+    elif decorators:
+        # any decorator: already cached, or a wrapper the analysis cannot see through
+        return "is decorated (already cached, or wrapped)"
+    if fn.has_error:
+        return "does not parse"
+    if any(c.type == "async" for c in fn.children):
+        return "is async"
+    return class_name, receiver
+
+
+def _binding_problem(
+    prover: Prover, name: str, class_name: str | None, receiver: str | None
+) -> str:
+    if class_name is None and prover.facts.kinds.get(name) != "function":
+        # the name is rebound at module level: calls may not reach this function
+        return f"{name} is rebound at module level"
+    if (
+        class_name is not None
+        and receiver is None
+        and ("staticmethod" in prover.facts.kinds or prover.facts.kinds.get(class_name) != "class")
+    ):
+        # `staticmethod` rebound, or the class name is: `C.f(...)` may not reach f
+        return f"staticmethod or {class_name} is rebound"
+    return ""
+
+
+def _verdict_problem(verdict: Verdict) -> str:
+    if not verdict.pure:
+        return verdict.reason
+    if not verdict.immutable_return:
+        # a cache hands every caller the same object: one that changes it changes them all
+        return f"may return a mutable object ({verdict.return_note})"
+    return ""
+
+
+def enclosing(fn: Node) -> tuple[Node | None, Node | None] | None:
+    """(its `decorated_definition`, its class) for a def at module level or in a module-level
+    block's class; None for a def nested in a function (a cache there is rebuilt per call)."""
+    decorated = (
+        fn.parent if fn.parent is not None and fn.parent.type == "decorated_definition" else None
+    )
+    outer = decorated if decorated is not None else fn
+    block = outer.parent
+    if block is not None and block.type == "block" and block.parent is not None:
+        if block.parent.type == "class_definition":
+            return decorated, block.parent
+        return None
+    if block is None or block.type != "module":
+        return None
+    return decorated, None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The purity gate's answer for one def: whether a cache can wrap it without changing what
+    the program does (module function or static method; no writes, no I/O, reads nothing that
+    changes, no unhashable parameter, immutable result), and if not, why."""
+
+    reason: str  # "" when it passes
+    class_name: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    verdict: Verdict | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.reason
+
+
+def purity_gate(ctx: FileContext, prover: Prover, fn: Node) -> Gate:
+    """The checks `candidate` makes about purity, without its static tests of repetition
+    (stepping recursion, calls from loops): for a caller that knows from elsewhere (a profile's
+    call counts) that the function runs very often."""
+    placed = enclosing(fn)
+    if placed is None:
+        return Gate("is nested in a function or in a nested block")
+    where = _placement(fn, *placed)
+    if isinstance(where, str):
+        return Gate(where)
+    class_name, receiver = where
+    if receiver is not None:
+        # a cache keeps every instance alive and shares results across instances
+        return Gate(f"is an instance method (of {receiver})")
+    name_node = fn.child_by_field_name("name")
+    if name_node is None or fn.child_by_field_name("body") is None:
+        return Gate("has no name or no body")
+    params, problem = prover.params(fn)
+    if problem is not None:
+        return Gate(problem)
+    if not params:
+        return Gate("takes no arguments")
+    problem = _binding_problem(prover, text(name_node), class_name, receiver)
+    if problem:
+        return Gate(problem)
+    verdict = prover.verdict(fn, class_name)
+    problem = _verdict_problem(verdict)
+    if problem:
+        return Gate(problem, class_name, params, verdict)
+    return Gate("", class_name, params, verdict)
 
 
 def _first_parameter(fn: Node) -> str | None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from tree_sitter import Node
-
 from megawatt.analyzers.context import FileContext, text
-from megawatt.analyzers.detectors.memoize import Candidate, Prover, candidate
+from megawatt.analyzers.detectors.memoize import (
+    PROFILED,
+    Candidate,
+    Prover,
+    candidate,
+    enclosing,
+    purity_gate,
+)
 from megawatt.fixes.edits import indentation_at, line_start
 from megawatt.fixes.imports import import_edit
 from megawatt.model import Edit, Finding, Fix
@@ -22,20 +27,18 @@ def _locate(ctx: FileContext, finding: Finding) -> Candidate | None:
     fn = node.parent
     if fn is None or fn.type != "function_definition" or fn.child_by_field_name("name") != node:
         return None
-    decorated = (
-        fn.parent if fn.parent is not None and fn.parent.type == "decorated_definition" else None
-    )
-    class_node: Node | None = None
-    outer = decorated if decorated is not None else fn
-    block = outer.parent
-    if block is not None and block.type == "block" and block.parent is not None:
-        if block.parent.type == "class_definition":
-            class_node = block.parent
-        else:
-            return None
-    elif block is None or block.type != "module":
+    placed = enclosing(fn)
+    if placed is None:
         return None
-    return candidate(ctx, Prover(ctx), fn, node, decorated, class_node)
+    prover = Prover(ctx)
+    if dict(finding.evidence).get(PROFILED) is None:
+        return candidate(ctx, prover, fn, node, *placed)
+    # found from the profile's call counts (megawatt/profiled_memoize.py): the static tests of
+    # repetition do not apply, the purity gate does
+    gate = purity_gate(ctx, prover, fn)
+    if not gate.passed or gate.verdict is None:
+        return None
+    return Candidate(fn, node, gate.class_name, gate.verdict, gate.params, ())
 
 
 def _top_level_binding(ctx: FileContext, name: str) -> tuple[str | None, bool]:
@@ -93,7 +96,14 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
     title = f"Memoize {name}() with {label}"
 
     notes: list[str] = []
-    if not recursive:
+    if dict(finding.evidence).get(PROFILED) is not None:
+        notes.append(
+            "found from the profile's call counts, which cannot tell how often the arguments "
+            "repeat: caching arguments that never come back only adds hashing, a lookup and "
+            "memory to every call (compare the call count with the distinct arguments: "
+            f"{name}.cache_info() after a run)"
+        )
+    elif not recursive:
         notes.append(
             "it only pays if the program calls it again with equal arguments (check call "
             f"counts in a profile); up to {LRU_SIZE} results are kept alive"
