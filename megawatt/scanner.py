@@ -18,6 +18,8 @@ from megawatt.config import Settings
 from megawatt.errors import ConfigError
 from megawatt.hotspots import PROFILE_SKILLS, hot_spots, wanted
 from megawatt.model import Finding, FunctionKind, HotFunction, Opportunity
+from megawatt.profiled_memoize import profiled_memoize
+from megawatt.profiled_memoize import wanted as memoize_wanted
 from megawatt.ranking import ProfileIndex, rank
 from megawatt.skills import SkillSet, load_skills
 
@@ -101,8 +103,8 @@ def run_scan(
                 )
     defs = {r.path: r.functions for r in result.files}
     findings = list(result.findings)
-    if index is not None and wanted(select, ignore):
-        findings += _hot_spots(result.files, findings, index)
+    if index is not None and (wanted(select, ignore) or memoize_wanted(select, ignore)):
+        findings += _hot_spots(result.files, findings, index, select, ignore)
     opportunities = rank(findings, skills, index, defs)
     return ScanReport(
         opportunities=opportunities,
@@ -118,9 +120,16 @@ def run_scan(
     )
 
 
-def _hot_spots(files: Sequence[Any], findings: list[Finding], index: ProfileIndex) -> list[Finding]:
+def _hot_spots(
+    files: Sequence[Any],
+    findings: list[Finding],
+    index: ProfileIndex,
+    select: Collection[str] | None = None,
+    ignore: Collection[str] = (),
+) -> list[Finding]:
     """Hot functions no detector found anything in (megawatt/hotspots.py), for the files the
-    profile covers."""
+    profile covers; first, pure functions it shows called very often (megawatt/
+    profiled_memoize.py), so that one with a memoize finding is no hot spot."""
     taken: defaultdict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         taken[f.path].append(f)
@@ -132,5 +141,10 @@ def _hot_spots(files: Sequence[Any], findings: list[Finding], index: ProfileInde
             source = Path(r.path).read_bytes()
         except OSError:  # gone since the scan read it: its findings stand, no hot spot
             continue
-        out += hot_spots(r.path, source, r.functions, index, taken[r.path])
+        if memoize_wanted(select, ignore):
+            memo = profiled_memoize(r.path, source, r.functions, index, taken[r.path])
+            out += memo
+            taken[r.path] += memo
+        if wanted(select, ignore):
+            out += hot_spots(r.path, source, r.functions, index, taken[r.path])
     return out

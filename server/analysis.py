@@ -21,6 +21,8 @@ from megawatt.analyzers.parsing import parse
 from megawatt.analyzers.symbols import FunctionDef, functions
 from megawatt.hotspots import hot_spots, wanted
 from megawatt.model import Finding, Span
+from megawatt.profiled_memoize import profiled_memoize
+from megawatt.profiled_memoize import wanted as memoize_wanted
 from megawatt.ranking import rank
 from megawatt.server.diagnostics import diagnostics
 from megawatt.server.positions import LineIndex
@@ -175,6 +177,10 @@ def assemble(
     folder = snap.folder
     settings = folder.settings
     skills = load_skills(folder.root)
+    if folder.index is not None and memoize_wanted(settings.select, settings.ignore):
+        # pure functions the profile shows called very often, before hot spots: one with a
+        # memoize finding is not also a hot spot with no known pattern
+        findings = findings + profiled_memoize(snap.path, snap.source, defs, folder.index, findings)
     if folder.index is not None and wanted(settings.select, settings.ignore):
         # hot code no detector found anything in: from the profile, so made here, not by the
         # (profile-blind, incrementally reused) detector pass

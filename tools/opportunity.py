@@ -9,6 +9,8 @@ from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.registry import detector_ids
 from megawatt.hotspots import HOT_SPOT, PROFILE_SKILLS, hot_spots
 from megawatt.model import Finding, Opportunity
+from megawatt.profiled_memoize import MEMOIZE, profiled_memoize
+from megawatt.profiled_memoize import wanted as memoize_wanted
 from megawatt.ranking import rank
 from megawatt.tools.bounds import clip_lines
 from megawatt.tools.context import ToolContext
@@ -132,6 +134,12 @@ def get_opportunity(ctx: ToolContext, args: OpportunityInput) -> OpportunityOutp
     else:
         result = analyze_context(fc, ctx.settings.select, ctx.settings.ignore)
     found = list(result.findings)
+    if ctx.index is not None and (
+        args.skill == MEMOIZE
+        or (args.skill is None and memoize_wanted(ctx.settings.select, ctx.settings.ignore))
+    ):
+        # before hot spots: a function with a memoize finding is not also a hot spot
+        found += profiled_memoize(fc.path, pf.source, pf.defs, ctx.index, found, fc)
     if args.skill in (None, HOT_SPOT) and ctx.index is not None:
         found += hot_spots(fc.path, pf.source, pf.defs, ctx.index, found)
     found = [
