@@ -1,0 +1,272 @@
+"""A pure function the profile shows called very many times gets a memoize finding with the call
+figures, recursive or not, wherever its callers live; impure look-alikes called as often, and
+profiles without call counts, get none. Real cProfile and py-spy recordings of a real program."""
+
+from __future__ import annotations
+
+import json
+import pstats
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from tree_sitter import Node
+
+from megawatt.analyzers.context import FileContext
+from megawatt.analyzers.detectors.memoize import Prover, purity_gate
+from megawatt.config import load_settings
+from megawatt.fixes.edits import apply_edits
+from megawatt.scanner import run_scan
+from megawatt.tools import OpportunityInput, ToolContext, get_opportunity
+from tests.conftest import BIN, run
+from tests.test_cli_profile import megawatt
+
+TEXTKIT = '''\
+"""Text helpers shared by the report and the index."""
+
+import time
+import unicodedata
+
+SEEN = []
+STARTED = time.monotonic()
+
+
+def normalize(word):
+    """Fold case and accents and keep the letters: the key words are grouped by."""
+    folded = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(ch for ch in folded if ch.isalpha())
+
+
+def tally(word):
+    """Count a word as seen, for the summary."""
+    SEEN.append(word)
+    return len(word)
+
+
+def fresh(word):
+    """Whether the text is still current (read within the hour)."""
+    return bool(word) and time.monotonic() - STARTED < 3600
+
+
+class Shelf:
+    def label(self, word):
+        return word.upper()
+'''
+REPORT = '''\
+"""Word counts of a text."""
+
+from textkit import normalize, tally
+
+
+def count_words(lines):
+    counts = {}
+    for line in lines:
+        for word in line.split():
+            tally(word)
+            key = normalize(word)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def longest(lines):
+    best = ""
+    for line in lines:
+        for word in line.split():
+            tally(word)
+            key = normalize(word)
+            if len(key) > len(best) or (len(key) == len(best) and key < best):
+                best = key
+    return best
+'''
+INDEX = '''\
+"""Where each word occurs."""
+
+from textkit import fresh, normalize, tally
+
+
+def build_index(lines):
+    where = {}
+    for n, line in enumerate(lines):
+        for word in line.split():
+            tally(word)
+            if fresh(word):
+                where.setdefault(normalize(word), []).append(n)
+    return where
+'''
+MAIN = '''\
+"""A small text workload: the same words, counted, indexed and measured."""
+
+import sys
+
+from index import build_index
+from report import count_words, longest
+from textkit import SEEN
+
+WORDS = ["Café", "naïve", "Élan", "RÉSUMÉ", "façade", "Crème", "brûlée", "jalapeño", "Über",
+         "coöperate", "señor", "déjà-vu", "Smörgåsbord", "piñata", "Zoë", "Noël", "fiancée"]
+
+
+def text(lines):
+    out = []
+    for n in range(lines):
+        out.append(" ".join(WORDS[(n * 7 + k * 3) % len(WORDS)] for k in range(12)))
+    return out
+
+
+def main(lines):
+    body = text(lines)
+    counts = count_words(body)
+    where = build_index(body)
+    print(sorted(counts.items()))
+    print(longest(body))
+    print({k: len(v) for k, v in sorted(where.items())})
+    print(len(SEEN))
+
+
+main(int(sys.argv[1]))
+'''
+LINES = 3000  # 12 words a line: normalize() is called 3 × 36,000 times, tally() as often
+CALLS = 3 * 12 * LINES
+NORMALIZE_LINE = 10  # its `def`, in textkit.py
+DISTINCT = 17  # distinct words: the calls a cache leaves
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("profiled_memoize")
+    (root / "pyproject.toml").write_text("")
+    for name, src in (
+        ("textkit.py", TEXTKIT),
+        ("report.py", REPORT),
+        ("index.py", INDEX),
+        ("main.py", MAIN),
+    ):
+        (root / name).write_text(src, encoding="utf-8")
+    work = [str(root / "main.py"), str(LINES)]
+    run([sys.executable, "-m", "cProfile", "-o", str(root / "work.pstats"), *work])
+    run([str(BIN / "py-spy"), "record", "-r", "1000", "-f", "speedscope", "-o",
+         str(root / "work.json"), "--", sys.executable, *work])  # fmt: skip
+    return root
+
+
+def scan(root: Path, profile: str, *extra: str) -> list[dict]:  # type: ignore[type-arg]
+    proc = megawatt(
+        "scan", ".", "--profile", profile, "--format", "json", "--no-cache", *extra, cwd=root
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)["opportunities"]  # type: ignore[no-any-return]
+
+
+def memoized(found: list[dict]) -> list[str]:  # type: ignore[type-arg]
+    return sorted(o["function"] for o in found if o["skill"] == "memoize")
+
+
+def test_a_pure_helper_called_very_often_from_two_modules_gets_a_memoize_finding(
+    project: Path,
+) -> None:
+    found = scan(project, "work.pstats")
+    (memo,) = [o for o in found if o["skill"] == "memoize"]
+    assert memo["function"] == "normalize" and memo["line"] == NORMALIZE_LINE, memo
+    assert memo["path"].endswith("textkit.py")
+    message = memo["message"]
+    assert f"normalize() is called {CALLS:,} times from 3 callers in 2 files" in message, message
+    assert "% of the run" in message and "pure: " in message
+    assert "the profile cannot tell how often they do" in message
+    evidence = memo["evidence"]
+    assert evidence["profile_calls"] == f"{CALLS:,}"
+    callers = evidence["callers"]
+    for caller in ("count_words (report.py)", "longest (report.py)", "build_index (index.py)"):
+        assert f"{caller}: {CALLS // 3:,}" in callers, callers
+    assert memo["fixable"] and memo["confidence"] < 0.25  # below every static memoize finding
+    # with a memoize finding it is no hot spot with no known pattern
+    assert not [o for o in found if o["skill"] == "hot-spot" and o["function"] == "normalize"]
+
+
+def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
+    prof = pstats.Stats(str(project / "work.pstats"))
+    calls = {
+        name: nc
+        for (path, _line, name), (_cc, nc, *_rest) in prof.stats.items()  # type: ignore[attr-defined]
+        if path.endswith("textkit.py")
+    }
+    assert calls["tally"] == CALLS and calls["fresh"] == CALLS // 3  # called as often
+    # tally appends to a global list, fresh reads the clock: a cache would change the program
+    assert memoized(scan(project, "work.pstats")) == ["normalize"]
+    ctx = FileContext(str(project / "textkit.py"), TEXTKIT.encode())
+    prover = Prover(ctx)
+    gates = {
+        ctx.qualname(fn): purity_gate(ctx, prover, fn)
+        for fn in _defs(ctx)  # every def of the module, whatever the static detector says
+    }
+    assert gates["normalize"].passed and gates["normalize"].params == {"word": "unknown"}
+    assert gates["tally"].reason == "changes module-level SEEN (.append())"
+    assert gates["fresh"].reason == "calls time.monotonic"
+    assert gates["Shelf.label"].reason.startswith("is an instance method")
+
+
+def test_only_call_counts_make_it(project: Path) -> None:
+    """py-spy samples stacks and counts no calls: how often a function runs is unknown, so the
+    same program, sampled, gets no profiled memoize finding (and normalize shows as hot)."""
+    assert memoized(scan(project, "work.pstats")) == ["normalize"]
+    sampled = scan(project, "work.json")
+    assert memoized(sampled) == [], sampled
+
+
+def test_selection_applies(project: Path) -> None:
+    assert memoized(scan(project, "work.pstats", "--ignore", "memoize")) == []
+    only = scan(project, "work.pstats", "--select", "memoize")
+    assert [(o["skill"], o["function"]) for o in only] == [("memoize", "normalize")]
+
+
+def test_the_unsafe_fix_keeps_the_output_and_cuts_the_calls(project: Path, tmp_path: Path) -> None:
+    root = project.resolve()
+    settings, _ = load_settings(root)
+    report = run_scan([root], root, settings, [root / "work.pstats"], select=["memoize"])
+    (finding,) = [o.finding for o in report.opportunities]
+    fix = finding.fix
+    assert fix is not None and not fix.safe
+    assert fix.title == "Memoize normalize() with functools.lru_cache"
+    assert "cannot tell how often the arguments repeat" in (fix.note or ""), fix.note
+    assert "only adds hashing, a lookup and memory" in (fix.note or "")
+
+    # differential: the program before and after the fix prints the same
+    after = tmp_path / "after"
+    shutil.copytree(root, after)
+    target = after / "textkit.py"
+    target.write_bytes(apply_edits(target.read_bytes(), fix.edits))
+    assert "@functools.lru_cache(maxsize=1024)\ndef normalize(word):" in target.read_text()
+    before_out = run([sys.executable, str(root / "main.py"), str(LINES)]).stdout
+    after_out = run([sys.executable, str(after / "main.py"), str(LINES)]).stdout
+    assert after_out == before_out and before_out.strip()
+    # and the body now runs once per distinct word
+    run([sys.executable, "-m", "cProfile", "-o", str(after / "fixed.pstats"),
+         str(after / "main.py"), str(LINES)])  # fmt: skip
+    stats = pstats.Stats(str(after / "fixed.pstats")).stats  # type: ignore[attr-defined]
+    (nc,) = [v[1] for k, v in stats.items() if k[0] == str(target) and k[2] == "normalize"]
+    assert nc == DISTINCT
+
+
+def test_the_agents_tool_offers_it(project: Path) -> None:
+    ctx = ToolContext.for_root(project, [project / "work.pstats"])
+    out = get_opportunity(ctx, OpportunityInput(path="textkit.py", line=NORMALIZE_LINE + 2))
+    memo = [o for o in out.opportunities if o.skill == "memoize"]
+    assert len(memo) == 1, out
+    assert memo[0].evidence["profile_calls"] == f"{CALLS:,}"
+    assert memo[0].fix is not None and not memo[0].fix.safe
+    assert not [o for o in out.opportunities if o.skill == "hot-spot"]
+    asked = get_opportunity(
+        ctx, OpportunityInput(path="textkit.py", line=NORMALIZE_LINE, skill="memoize")
+    )
+    assert [o.skill for o in asked.opportunities] == ["memoize"]
+
+
+def _defs(ctx: FileContext) -> list[Node]:
+    found: list[Node] = []
+    stack = [ctx.tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "function_definition":
+            found.append(node)
+        stack.extend(node.named_children)
+    return found
