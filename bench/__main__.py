@@ -11,7 +11,9 @@ times on a shared 2-core machine drift by ±30 %, ratios measured in the same ro
    `ruff check` of that file; 5. pylint + perflint (perflint's checks only, -j 1) vs ruff vs
    Megawatt on a fixed subset of Lib (PERFLINT_SUBSET), minus the files perflint crashes on;
 6. editor latency vs `ruff server` (bench/lsp_latency.py); 7. profile loading
-   (bench/profile_loading.py); 8. agreement with ruff on the overlapping rules (bench/agreement.py).
+   (bench/profile_loading.py); 8. agreement with ruff on the overlapping rules (bench/agreement.py);
+9. calibration of the estimated savings: each top finding's fix applied alone and measured
+(bench/calibration.py).
 """
 
 from __future__ import annotations
@@ -286,6 +288,14 @@ def agreement_part(quick: bool, ruff: Path, tmp: Path) -> Any:
     return json.loads(out.read_text())
 
 
+def calibration_part(quick: bool, tmp: Path) -> Any:
+    from bench import calibration
+
+    out = tmp / "calibration.json"
+    calibration.main([*(["--quick"] if quick else []), "--json", str(out)])
+    return json.loads(out.read_text())
+
+
 def fmt_time(r: dict[str, Any], tool: str) -> str:
     s = r["seconds"].get(tool)
     return f"{s['median']:.2f} s ±{s['spread']:.2f}" if s else "—"
@@ -345,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "editor": lambda: editor_part(args.quick, ruff, tmp),
             "profiles": lambda: profiles_part(args.quick, tmp),
             "agreement": lambda: agreement_part(args.quick, ruff, tmp),
+            "calibration": lambda: calibration_part(args.quick, tmp),
         }
         for key, part in later.items():
             args.json.write_text(json.dumps(results, indent=2))  # what is measured so far
