@@ -63,10 +63,11 @@ def test_recording_is_named_after_the_module_not_env_or_its_variables(
 ) -> None:
     _module_project(tmp_path)
     command = ["env", "PYTHONPATH=src", "LC_ALL=C", sys.executable, "-X", "dev", "-m", "app.main"]
-    rec = record([*command, "200000"], profiler, tmp_path / "out", cwd=tmp_path, quiet=True)
+    # long enough (≈ 0.3 s) that py-spy's 100 samples a second cannot all miss work()
+    rec = record([*command, "3000000"], profiler, tmp_path / "out", cwd=tmp_path, quiet=True)
     assert rec.returncode == 0
     name = rec.profile.name
-    assert f"-app.main-200000-{profiler}." in name, name
+    assert f"-app.main-3000000-{profiler}." in name, name
     assert "env" not in name and "PYTHONPATH" not in name and "python" not in name
     prof = load(rec.profile)
     assert any(n.endswith("work") for n in prof.names)

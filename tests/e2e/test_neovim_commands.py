@@ -150,7 +150,8 @@ SEVERITY_RULE = (
     "confidence 0.8 or more and Hint below."
 )
 # an opportunity's message names its figures when the profile saw its function
-SAVINGS = re.compile(r"\(in [\d.]+% of the profile; est\. savings ([\d.]+)%\)$")
+# "(est. savings 56.2%: <evidence>)", "(est. savings <0.1%, rough: …)"
+SAVINGS = re.compile(r"\(est\. savings <?([\d.]+)%(?:, rough)?: ")
 
 
 def test_severities_in_neovim_are_the_ones_the_readmes_state(
