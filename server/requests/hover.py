@@ -8,7 +8,7 @@ from lsprotocol import types as T
 
 from megawatt.profiles.locate import SourceIndex, place
 from megawatt.profiles.profile import Profile
-from megawatt.server.diagnostics import hot_message
+from megawatt.server.diagnostics import hot_message, savings_text
 from megawatt.server.server import MegawattServer, guarded
 from megawatt.server.session import FolderState, HotSpot, age
 from megawatt.skills import load_skills
@@ -79,6 +79,9 @@ def register(server: MegawattServer) -> None:
             if span.line <= line <= span.end_line:
                 skill = skills.get(o.skill)
                 head = f"**{o.skill}** — {o.finding.message}"
+                if o.evidence:
+                    # what the estimate was read from, for the user to check against the profile
+                    head += f"\n\n*Estimated savings {savings_text(o)}*: {o.evidence}"
                 if skill is not None:
                     head += f"\n\n{skill.meta.description}"
                 parts.append(head)

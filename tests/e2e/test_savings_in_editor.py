@@ -27,3 +27,15 @@ async def test_diagnostics_carry_the_evidence_of_their_savings(client: LanguageC
         cold = ": cold)" in d.message
         # a line the profile shows cold is never a Warning, however hot its function
         assert not (cold and d.severity == T.DiagnosticSeverity.Warning), d.message
+
+
+async def test_hover_shows_the_estimate_and_its_evidence(client: LanguageClient) -> None:
+    root: Path = client.workspace_root  # type: ignore[attr-defined]
+    diags = await open_and_wait(client, root / "shop.py")
+    (deepcopy,) = find(diags, "deepcopy-in-hot-path")
+    hover = await client.text_document_hover_async(
+        T.HoverParams(T.TextDocumentIdentifier((root / "shop.py").as_uri()), deepcopy.range.start)
+    )
+    assert hover is not None
+    value = hover.contents.value  # type: ignore[union-attr]
+    assert "*Estimated savings " in value and "copy.deepcopy called " in value, value
