@@ -13,6 +13,7 @@ from lsprotocol import types as T
 from megawatt.analyzers.context import FileContext
 from megawatt.fixes.deterministic import fix_for
 from megawatt.fixes.fixall import fix_source
+from megawatt.fixes.guardrails import find_ruff
 from megawatt.model import Edit, Finding
 from megawatt.server.edits import text_edits, whole_document, workspace_edit
 from megawatt.server.requests.ai_fix import ai_actions, resolve_ai
@@ -83,8 +84,17 @@ def _fix_all_edit(
 ) -> T.WorkspaceEdit | None:
     folder = ls.folder_for(state.path)
     settings = folder.settings
+    # the CLI's and the AI path's style check: a rewrite adding a ruff finding (the project's
+    # configuration) on the lines it touched is left out (ruff is a test/extra dependency;
+    # without it the check is skipped, as in the CLI)
     outcome = fix_source(
-        state.path, analysis.source, load_skills(folder.root), settings.select, settings.ignore
+        state.path,
+        analysis.source,
+        load_skills(folder.root),
+        settings.select,
+        settings.ignore,
+        ruff=find_ruff(),
+        root=folder.root,
     )
     if not outcome.changed or outcome.problem:
         return None
