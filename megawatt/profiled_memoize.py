@@ -105,7 +105,7 @@ def profiled_memoize(
         if node is None:
             continue
         gate = purity_gate(ctx, prover, node)
-        if not gate.passed or gate.verdict is None:
+        if not gate.passed or gate.verdict is None or _object_parameters(node):
             continue
         name = node.child_by_field_name("name")
         if name is None:
@@ -166,6 +166,25 @@ def _def_node(ctx: FileContext, d: FunctionDef) -> Node | None:
     if fn is None or fn.type != "function_definition" or fn.child_by_field_name("name") != node:
         return None
     return fn
+
+
+def _object_parameters(fn: Node) -> list[str]:
+    """Parameters annotated with a type not known to be hashable and immutable (`order: Order`):
+    a cache cannot hash an `eq` dataclass (TypeError), and keys other objects by identity, so a
+    changed object gets a stale result. The static detector sees such arguments repeat in the
+    file; from call counts alone, they are refused."""
+    from megawatt.analyzers.context import text
+    from megawatt.analyzers.detectors.memoize import annotation_kind
+
+    found: list[str] = []
+    params = fn.child_by_field_name("parameters")
+    for p in params.named_children if params is not None else []:
+        if p.type not in ("typed_parameter", "typed_default_parameter"):
+            continue
+        annotation = p.child_by_field_name("type")
+        if annotation is not None and annotation_kind(annotation) == "unknown":
+            found.append(text(p))
+    return found
 
 
 def _count(n: int) -> str:
