@@ -22,6 +22,7 @@ from megawatt.analyzers.detectors.regex_in_function import (
     pattern_value,
 )
 from megawatt.fixes.edits import import_insertion_point, node_covering
+from megawatt.fixes.imports import import_edit
 from megawatt.model import Edit, Finding, Fix
 
 # variable names that say nothing about what the pattern matches
@@ -366,8 +367,9 @@ def _compile_head(ctx: FileContext, found: RegexCall) -> tuple[str, int, Edit | 
                 return spelled, _line_after(ctx, end), None
     if not _name_free(ctx, found.module):
         return None  # `re` means something else here: do not import over it
-    at = import_insertion_point(ctx)
-    return f"{found.module}.compile", at, Edit(at, at, f"import {found.module}\n")
+    # where the project's isort settings put it (section, order), not just after the last import
+    added = import_edit(ctx, f"import {found.module}")
+    return f"{found.module}.compile", import_insertion_point(ctx), added
 
 
 def _name_free(ctx: FileContext, name: str) -> bool:
