@@ -300,6 +300,16 @@ def measure(
     return result
 
 
+def noise_floor(rounds: list[float]) -> float:
+    """The smallest median saving the rounds can tell from none: twice the standard error of a
+    median (1.253 σ / √n), σ from the unchanged copy's per-round figures, and no less than what
+    that copy's own median shows. One round gives no σ: its figure stands for it."""
+    if len(rounds) < 2:
+        return abs(rounds[0])
+    se = 1.253 * statistics.stdev(rounds) / math.sqrt(len(rounds))
+    return max(2 * se, abs(statistics.median(rounds)))
+
+
 def ratio(estimate: float | None, measured: float) -> float | None:
     if estimate is None or estimate <= 0 or measured <= 0:
         return None
@@ -317,6 +327,8 @@ def verdict(estimate: float, measured: dict[str, Any] | None, floor: float) -> s
         return "—"
     if within(ratio(estimate, measured["median"])):
         return "2x"
+    if measured["median"] < -floor:
+        return "slower"
     if estimate < floor and abs(measured["median"]) < floor:
         return "noise"
     return "off"
@@ -380,32 +392,36 @@ def calibrate(
         if same:
             variants[name] = copy
     timed = measure(variants, original, wl, rounds)
-    noise = timed[NOISE]
-    # the largest saving an unchanged copy showed in any round: smaller figures are noise
-    floor = max(abs(noise["min"]), abs(noise["max"]))
     rows = []
     for t in targets:
-        m = timed.get(t.where + " " + t.skill)
-        row: dict[str, Any] = {"skill": t.skill, "where": t.where, "function": t.function,
-                               "top_in": t.top_in, "safe": t.safe, "problem": t.problem,
-                               "measured": m, "estimates": {}}  # fmt: skip
-        for profiler, e in t.estimates.items():
-            r = ratio(e["estimate"], m["median"]) if m else None
-            row["estimates"][profiler] = e | {
-                "ratio": r,
-                "within_2x": within(r),
-                "verdict": verdict(e["estimate"], m, floor),
-            }
-        rows.append(row)
+        rows.append({"skill": t.skill, "where": t.where, "function": t.function,
+                     "top_in": t.top_in, "safe": t.safe, "problem": t.problem,
+                     "measured": timed.get(t.where + " " + t.skill),
+                     "estimates": t.estimates})  # fmt: skip
     for name, info in together.items():
-        m = timed.get(name)
-        info["measured"] = m
+        info["measured"] = timed.get(name)
+    return judge({"workload": wl.name, "about": wl.about, "rounds": rounds, "top": top,
+                  "profilers": list(scans), "original": timed["original"],
+                  "noise": timed[NOISE], "findings": rows, "together": together})  # fmt: skip
+
+
+def judge(result: dict[str, Any]) -> dict[str, Any]:
+    """The noise floor, each row's ratios and verdicts, from the measured figures alone (so a
+    saved JSON can be judged again: --from)."""
+    floor = noise_floor(result["noise"]["rounds"])
+    result["noise_floor"] = floor
+    for row in result["findings"]:
+        m = row["measured"]
+        row["significant"] = m is not None and m["median"] > floor
+        for e in row["estimates"].values():
+            e["ratio"] = ratio(e["estimate"], m["median"]) if m else None
+            e["within_2x"] = within(e["ratio"])
+            e["verdict"] = verdict(e["estimate"], m, floor)
+    for info in result["together"].values():
+        m = info["measured"]
         info["ratio"] = ratio(info["estimate_sum"], m["median"]) if m else None
         info["within_2x"] = within(info["ratio"])
-    return {"workload": wl.name, "about": wl.about, "rounds": rounds, "top": top,
-            "profilers": list(scans), "original": timed["original"], "noise": noise,
-            "noise_floor": floor,
-            "findings": rows, "together": together}  # fmt: skip
+    return result
 
 
 def current_gain(skill: str, method: str) -> tuple[str, float] | None:
@@ -421,13 +437,15 @@ def current_gain(skill: str, method: str) -> tuple[str, float] | None:
 
 
 def proposals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per skill, savings method and profiler: the median ratio over every workload's measured
-    rows, and the gain number that would have made it 1 (clamped into (0, 1])."""
+    """Per skill, savings method and profiler: the median ratio over every workload's rows whose
+    measured saving is above the noise floor (a ratio to noise says nothing), and the gain
+    number that would have made it 1, clamped into (0, 1]: `capped` when even 1 would leave
+    the estimate low, so the cost the estimate starts from is what is short, not the gain."""
     ratios: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for res in results:
         for row in res["findings"]:
             for profiler, e in row["estimates"].items():
-                if e["ratio"] is not None and e["method"] not in (None, "cold"):
+                if row["significant"] and e["ratio"] is not None and e["method"] != "cold":
                     ratios[(row["skill"], e["method"], profiler)].append(e["ratio"])
     out = []
     for (skill, method, profiler), rs in sorted(ratios.items()):
@@ -438,7 +456,8 @@ def proposals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         med = statistics.median(rs)
         out.append({"skill": skill, "method": method, "profiler": profiler, "n": len(rs),
                     "median_ratio": med, "knob": knob, "current": value,
-                    "proposed": min(1.0, max(0.01, value / med))})  # fmt: skip
+                    "proposed": min(1.0, max(0.01, value / med)),
+                    "capped": value / med > 1})  # fmt: skip
     return out
 
 
@@ -493,22 +512,38 @@ def table(results: list[dict[str, Any]], props: list[dict[str, Any]]) -> None:
             verdicts = [r["estimates"][p]["verdict"] for r in top_rows]
             print(f"  {p}: of {len(top_rows)} top findings (* = in its top {res['top']}), "
                   f"{verdicts.count('2x')} within 2×, {verdicts.count('noise')} both below the "
-                  f"noise floor, {verdicts.count('off')} off, {verdicts.count('—')} not "
-                  "measured")  # fmt: skip
-    per_class: dict[tuple[str, str], list[float]] = defaultdict(list)
+                  f"noise floor, {verdicts.count('slower')} measurably slower, "
+                  f"{verdicts.count('off')} off, {verdicts.count('—')} not measured")  # fmt: skip
+    per_class: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for res in results:
         for row in res["findings"]:
             for p, e in row["estimates"].items():
-                if e["ratio"] is not None:
-                    per_class[(row["skill"], p)].append(e["ratio"])
-    print("\nper skill: median ratio (n measured rows with a positive saving)")
-    for (skill, p), rs in sorted(per_class.items()):
-        print(f"  {skill:<26}{p:<10}{fmt_ratio(statistics.median(rs)):>8}  (n={len(rs)})")
-    print("\nproposed gain models (current / median ratio; not written to SKILL.md)")
+                if row["measured"] is not None:
+                    per_class[(row["skill"], p)].append(row | {"e": e})
+    print(
+        "\nper skill and profiler, every workload: measured rows; within 2× / both below the "
+        "noise floor / off; median ratio of the rows measured above the noise floor"
+    )
+    for (skill, p), rows in sorted(per_class.items()):
+        verdicts = [r["e"]["verdict"] for r in rows]
+        rs = [r["e"]["ratio"] for r in rows if r["significant"] and r["e"]["ratio"] is not None]
+        missed = sum(r["significant"] and not r["e"]["estimate"] for r in rows)
+        print(f"  {skill:<26}{p:<10}n={len(rows):<3}{verdicts.count('2x'):>3} /"
+              f"{verdicts.count('noise'):>3} /{verdicts.count('slower'):>3} /"
+              f"{verdicts.count('off'):>3}   median ratio "
+              f"{fmt_ratio(statistics.median(rs)) if rs else '—':>7}"
+              f"{f'  ({missed} measurably saving, estimated 0)' if missed else ''}")  # fmt: skip
+    print(
+        "\nproposed gain models (current / median ratio of rows above the noise floor; "
+        "not written to SKILL.md)"
+    )
     for q in props:
+        capped = "  capped: the cost figure is short, not the gain" if q["capped"] else ""
         print(f"  {q['skill']:<26}{q['method']:<9}{q['profiler']:<10}{q['knob']:<15}"
               f"{q['current']:.3g} → {q['proposed']:.3g}  (median ratio "
-              f"{fmt_ratio(q['median_ratio'])}, n={q['n']})")  # fmt: skip
+              f"{fmt_ratio(q['median_ratio'])}, n={q['n']}){capped}")  # fmt: skip
+    if not props:
+        print("  none: no finding measured above the noise floor with an estimate")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -519,7 +554,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=TOP, help="findings per profiler [10]")
     ap.add_argument("--profiler", default=",".join(PROFILERS), help="cprofile,py-spy")
     ap.add_argument("--workload", action="append", help="only these (example, mistune-3.4.0, …)")
+    ap.add_argument("--from", dest="saved", type=Path,
+                    help="print the table of a saved JSON, judged again; nothing is run")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.saved is not None:
+        saved = json.loads(args.saved.read_text(encoding="utf-8"))
+        results = [judge(r) for r in saved["workloads"]]
+        table(results, proposals(results))
+        return 0
     rounds = args.rounds or (3 if args.quick else 7)
     profilers = tuple(p for p in args.profiler.split(",") if p)
     started = time.perf_counter()
