@@ -285,3 +285,32 @@ def _defs(ctx: FileContext) -> list[Node]:
             found.append(node)
         stack.extend(node.named_children)
     return found
+
+
+def test_the_editor_shows_it_and_offers_the_fix(project: Path) -> None:
+    """The language server's analysis of the open file (server/analysis.py) against the same
+    recording: a memoize diagnostic with the call figures, no hot spot on the function, and the
+    quick fix its code action computes is the unsafe memoize rewrite."""
+    from megawatt.fixes.deterministic import fix_for
+    from megawatt.profiles.project import load_project_profile
+    from megawatt.ranking import ProfileIndex
+    from megawatt.server.analysis import analyze_snapshot
+    from megawatt.server.session import FolderState, Snapshot
+    from megawatt.skills import load_skills
+
+    root = project.resolve()
+    settings, _ = load_settings(root)
+    loaded = load_project_profile(root, settings, [root / "work.pstats"])
+    assert loaded.profile is not None
+    folder = FolderState(root, settings, profile=loaded.profile, index=ProfileIndex(loaded.profile))
+    path = root / "textkit.py"
+    source = path.read_bytes()
+    snap = Snapshot(path.as_uri(), str(path), 1, source, None, folder, "utf-16")
+    analysis = analyze_snapshot(snap)
+    (memo,) = [f for f in analysis.findings if f.skill == "memoize"]
+    assert memo.function == "normalize" and memo.span.line == NORMALIZE_LINE
+    assert not [f for f in analysis.findings if f.skill == "hot-spot" and f.function == "normalize"]
+    (diag,) = [d for d in analysis.diagnostics if d.get("code") == "memoize"]
+    assert f"called {CALLS:,} times from 3 callers in 2 files" in diag["message"], diag
+    fix = fix_for(FileContext(str(path), source), memo, load_skills(root))
+    assert fix is not None and not fix.safe and "call counts" in (fix.note or "")
