@@ -61,6 +61,22 @@ class CallFigures:
     files: int  # distinct files the callers are in
     recursive: bool
 
+    @property
+    def outside(self) -> int | None:
+        """The calls from other functions, where every edge counts them."""
+        if any(c.calls is None for c in self.callers):
+            return None
+        return sum(c.calls or 0 for c in self.callers)
+
+    @property
+    def counted(self) -> int:
+        """The calls the threshold counts: for a recursive function, those from outside. Its
+        own recursion repeats arguments only when subproblems overlap, which the static
+        detector judges from the source; a tree walk called once makes a million calls that a
+        cache would never hit."""
+        outside = self.outside
+        return outside if self.recursive and outside else self.calls
+
 
 def wanted(select: Collection[str] | None, ignore: Collection[str] | None) -> bool:
     return (select is None or MEMOIZE in select) and not (ignore and MEMOIZE in ignore)
@@ -77,7 +93,8 @@ def profiled_memoize(
     min_share: float = MIN_SHARE,
 ) -> list[Finding]:
     """A memoize finding for each function of `path` that the profile shows called at least
-    `min_calls` times for at least `min_share` of the run (inclusive), that passes the memoize
+    `min_calls` times (from outside, if it is recursive) for at least `min_share` of the run
+    (inclusive), that passes the memoize
     purity gate and that holds no memoize finding in `findings`. `ctx` saves a parse when the
     caller has the file's tree; without one the file is parsed only if some function qualifies."""
     if index is None or not index.has_file(path) or not index.profile.has_calls:
@@ -88,7 +105,7 @@ def profiled_memoize(
         if d.line in taken:
             continue
         figures = call_figures(index, path, d, defs)
-        if figures is not None and figures.calls >= min_calls and figures.share >= min_share:
+        if figures is not None and figures.counted >= min_calls and figures.share >= min_share:
             busy.append((d, figures))
     if not busy:
         return []
@@ -210,9 +227,18 @@ def _finding(
     where = f"{n} caller{'s' if n != 1 else ''}"
     if figures.files > 1:
         where += f" in {figures.files} files"
+    outside = figures.outside or 0
+    times = f"{_count(figures.calls)} times"
+    per, each = figures.calls, "a call"
+    if figures.recursive and 0 < outside < figures.calls:
+        # a recursive call's inclusive time is part of its caller's: per call from outside
+        times += f" ({_count(outside)} from outside, the rest by its own recursion)"
+        per, each = outside, "an outside call"
     per_call = ""
     if p.unit == "seconds":
-        per_call = f", {amount(p, figures.weight / figures.calls)} a call"
+        w = figures.weight / per
+        # a few µs is the common case: whole microseconds would round most of them to 0
+        per_call = f", {w * 1e6:.1f} µs {each}" if w < 1e-5 else f", {amount(p, w)} {each}"
     pure = "no writes, no I/O, reads nothing that changes, immutable result"
     if verdict.mutable_reads:
         pure = f"no writes, no I/O, immutable result; reads module-level {', '.join(verdict.mutable_reads)}"
@@ -224,7 +250,7 @@ def _finding(
     )
     recursion = "recursive, " if figures.recursive or verdict.self_calls else ""
     message = (
-        f"{d.qualname}() is called {_count(figures.calls)} times from {where}, "
+        f"{d.qualname}() is called {times} from {where}, "
         f"{figures.share * 100:.1f}% of the run{per_call}; pure: {recursion}{pure}, {hashable}. "
         "If those calls repeat arguments, a cache returns the result without recomputing it; "
         "the profile cannot tell how often they do"

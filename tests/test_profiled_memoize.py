@@ -60,6 +60,15 @@ def width(entry: Entry) -> int:
     return len(entry.word)
 
 
+def vowel_runs(word):
+    """How many runs of vowels a word has (a rough syllable count), from its prefix's."""
+    if not word:
+        return 0
+    rest = vowel_runs(word[:-1])
+    starts = word[-1] in "aeiouy" and (len(word) == 1 or word[-2] not in "aeiouy")
+    return rest + starts
+
+
 class Shelf:
     def label(self, word):
         return word.upper()
@@ -93,7 +102,7 @@ def longest(lines):
 INDEX = '''\
 """Where each word occurs."""
 
-from textkit import fresh, normalize, tally
+from textkit import fresh, normalize, tally, vowel_runs
 
 
 def build_index(lines):
@@ -102,7 +111,8 @@ def build_index(lines):
         for word in line.split():
             tally(word)
             if fresh(word):
-                where.setdefault(normalize(word), []).append(n)
+                key = normalize(word)
+                where.setdefault(key, []).append((n, vowel_runs(key)))
     return where
 '''
 MAIN = '''\
@@ -131,7 +141,7 @@ def main(lines):
     where = build_index(body)
     print(sorted(counts.items()))
     print(longest(body))
-    print({k: len(v) for k, v in sorted(where.items())})
+    print({k: (len(v), sum(runs for _, runs in v)) for k, v in sorted(where.items())})
     print(len(SEEN))
 
 
@@ -177,8 +187,9 @@ def test_a_pure_helper_called_very_often_from_two_modules_gets_a_memoize_finding
     project: Path,
 ) -> None:
     found = scan(project, "work.pstats")
-    (memo,) = [o for o in found if o["skill"] == "memoize"]
-    assert memo["function"] == "normalize" and memo["line"] == NORMALIZE_LINE, memo
+    assert memoized(found) == ["normalize", "vowel_runs"]
+    (memo,) = [o for o in found if o["skill"] == "memoize" and o["function"] == "normalize"]
+    assert memo["line"] == NORMALIZE_LINE, memo
     assert memo["path"].endswith("textkit.py")
     message = memo["message"]
     assert f"normalize() is called {CALLS:,} times from 3 callers in 2 files" in message, message
@@ -194,6 +205,20 @@ def test_a_pure_helper_called_very_often_from_two_modules_gets_a_memoize_finding
     assert not [o for o in found if o["skill"] == "hot-spot" and o["function"] == "normalize"]
 
 
+def test_a_recursive_one_counts_its_calls_from_outside(project: Path) -> None:
+    """vowel_runs(word[:-1]) recurses once per level: the static detector leaves it alone (no
+    overlap in the source, no loop calling it in its file); the profile shows it called from
+    index.py once per word, with words that repeat."""
+    (memo,) = [o for o in scan(project, "work.pstats") if o["function"] == "vowel_runs"]
+    assert memo["skill"] == "memoize"
+    assert (
+        f"({CALLS // 3:,} from outside, the rest by its own recursion) from 1 caller"
+        in (memo["message"])
+    ), memo["message"]
+    assert "pure: recursive, " in memo["message"]
+    assert memo["evidence"]["recursive_calls"] == "1"
+
+
 def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
     prof = pstats.Stats(str(project / "work.pstats"))
     figures = {
@@ -206,7 +231,7 @@ def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
         assert calls >= CALLS // 3 and share >= 0.01, (name, figures[name])
     # tally appends to a global list, fresh reads the clock: a cache would change the program;
     # width is pure but takes an eq dataclass, which a cache cannot hash
-    assert memoized(scan(project, "work.pstats")) == ["normalize"]
+    assert memoized(scan(project, "work.pstats")) == ["normalize", "vowel_runs"]
     ctx = FileContext(str(project / "textkit.py"), TEXTKIT.encode())
     prover = Prover(ctx)
     gates = {
@@ -223,7 +248,7 @@ def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
 def test_only_call_counts_make_it(project: Path) -> None:
     """py-spy samples stacks and counts no calls: how often a function runs is unknown, so the
     same program, sampled, gets no profiled memoize finding (and normalize shows as hot)."""
-    assert memoized(scan(project, "work.pstats")) == ["normalize"]
+    assert memoized(scan(project, "work.pstats")) == ["normalize", "vowel_runs"]
     sampled = scan(project, "work.json")
     assert memoized(sampled) == [], sampled
 
@@ -231,26 +256,38 @@ def test_only_call_counts_make_it(project: Path) -> None:
 def test_selection_applies(project: Path) -> None:
     assert memoized(scan(project, "work.pstats", "--ignore", "memoize")) == []
     only = scan(project, "work.pstats", "--select", "memoize")
-    assert [(o["skill"], o["function"]) for o in only] == [("memoize", "normalize")]
+    assert sorted((o["skill"], o["function"]) for o in only) == [
+        ("memoize", "normalize"),
+        ("memoize", "vowel_runs"),
+    ]
 
 
 def test_the_unsafe_fix_keeps_the_output_and_cuts_the_calls(project: Path, tmp_path: Path) -> None:
     root = project.resolve()
     settings, _ = load_settings(root)
     report = run_scan([root], root, settings, [root / "work.pstats"], select=["memoize"])
-    (finding,) = [o.finding for o in report.opportunities]
-    fix = finding.fix
-    assert fix is not None and not fix.safe
-    assert fix.title == "Memoize normalize() with functools.lru_cache"
-    assert "cannot tell how often the arguments repeat" in (fix.note or ""), fix.note
-    assert "only adds hashing, a lookup and memory" in (fix.note or "")
+    fixes = {o.finding.function: o.finding.fix for o in report.opportunities}
+    assert sorted(fixes) == ["normalize", "vowel_runs"]
+    for name, fix in fixes.items():
+        assert fix is not None and not fix.safe
+        # bounded, recursive or not: nothing bounds the distinct arguments of a run
+        assert fix.title == f"Memoize {name}() with functools.lru_cache"
+        assert "cannot tell how often the arguments repeat" in (fix.note or ""), fix.note
+        assert "only adds hashing, a lookup and memory" in (fix.note or "")
+    assert "recursion limit" in (fixes["vowel_runs"].note or "")  # one call per level
 
-    # differential: the program before and after the fix prints the same
+    # differential: the program before and after both fixes prints the same
     after = tmp_path / "after"
     shutil.copytree(root, after)
     target = after / "textkit.py"
-    target.write_bytes(apply_edits(target.read_bytes(), fix.edits))
-    assert "@functools.lru_cache(maxsize=1024)\ndef normalize(word):" in target.read_text()
+    edits = [*fixes["normalize"].edits]  # type: ignore[union-attr]
+    # the second fix's own `import functools` is the first's
+    edits += [e for e in fixes["vowel_runs"].edits if "import" not in e.text]  # type: ignore[union-attr]
+    target.write_bytes(apply_edits(target.read_bytes(), edits))
+    fixed = target.read_text()
+    assert fixed.count("import functools\n") == 1
+    assert "@functools.lru_cache(maxsize=1024)\ndef normalize(word):" in fixed
+    assert "@functools.lru_cache(maxsize=1024)\ndef vowel_runs(word):" in fixed
     before_out = run([sys.executable, str(root / "main.py"), str(LINES)]).stdout
     after_out = run([sys.executable, str(after / "main.py"), str(LINES)]).stdout
     assert after_out == before_out and before_out.strip()
@@ -258,8 +295,10 @@ def test_the_unsafe_fix_keeps_the_output_and_cuts_the_calls(project: Path, tmp_p
     run([sys.executable, "-m", "cProfile", "-o", str(after / "fixed.pstats"),
          str(after / "main.py"), str(LINES)])  # fmt: skip
     stats = pstats.Stats(str(after / "fixed.pstats")).stats  # type: ignore[attr-defined]
-    (nc,) = [v[1] for k, v in stats.items() if k[0] == str(target) and k[2] == "normalize"]
-    assert nc == DISTINCT
+    calls = {k[2]: v[1] for k, v in stats.items() if k[0] == str(target)}
+    assert calls["normalize"] == DISTINCT
+    # once per distinct prefix of the 17 folded words, against 245,000 calls before
+    assert calls["vowel_runs"] < 200, calls
 
 
 def test_the_agents_tool_offers_it(project: Path) -> None:
@@ -307,10 +346,16 @@ def test_the_editor_shows_it_and_offers_the_fix(project: Path) -> None:
     source = path.read_bytes()
     snap = Snapshot(path.as_uri(), str(path), 1, source, None, folder, "utf-16")
     analysis = analyze_snapshot(snap)
-    (memo,) = [f for f in analysis.findings if f.skill == "memoize"]
-    assert memo.function == "normalize" and memo.span.line == NORMALIZE_LINE
+    memos = {f.function: f for f in analysis.findings if f.skill == "memoize"}
+    assert sorted(memos) == ["normalize", "vowel_runs"]
+    memo = memos["normalize"]
+    assert memo.span.line == NORMALIZE_LINE
     assert not [f for f in analysis.findings if f.skill == "hot-spot" and f.function == "normalize"]
-    (diag,) = [d for d in analysis.diagnostics if d.get("code") == "memoize"]
+    (diag,) = [
+        d
+        for d in analysis.diagnostics
+        if d.get("code") == "memoize" and d["range"]["start"]["line"] == NORMALIZE_LINE - 1
+    ]
     assert f"called {CALLS:,} times from 3 callers in 2 files" in diag["message"], diag
     fix = fix_for(FileContext(str(path), source), memo, load_skills(root))
     assert fix is not None and not fix.safe and "call counts" in (fix.note or "")

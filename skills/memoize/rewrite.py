@@ -78,7 +78,11 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
     v = cand.verdict
     name = text(cand.name)
     recursive = bool(v.self_calls)
-    attr = "cache" if recursive else "lru_cache"
+    profiled = dict(finding.evidence).get(PROFILED) is not None
+    # an unbounded cache only where the source shows the subproblems overlap (a bounded set of
+    # arguments); from call counts alone, nothing bounds how many distinct arguments come
+    unbounded = recursive and not profiled
+    attr = "cache" if unbounded else "lru_cache"
     expr, taken = _top_level_binding(ctx, attr)
     edits: list[Edit] = []
     if expr is None:
@@ -89,19 +93,19 @@ def rewrite(ctx: FileContext, finding: Finding) -> Fix | None:
             return None
         edits.append(added)
         expr = f"functools.{attr}"
-    decorator = expr if recursive else f"{expr}(maxsize={LRU_SIZE})"
+    decorator = expr if unbounded else f"{expr}(maxsize={LRU_SIZE})"
     def_line = line_start(ctx, cand.fn.start_byte)
     edits.append(Edit(def_line, def_line, f"{indentation_at(ctx, cand.fn)}@{decorator}\n"))
-    label = "functools.cache" if recursive else "functools.lru_cache"
+    label = "functools.cache" if unbounded else "functools.lru_cache"
     title = f"Memoize {name}() with {label}"
 
     notes: list[str] = []
-    if dict(finding.evidence).get(PROFILED) is not None:
+    if profiled:
         notes.append(
             "found from the profile's call counts, which cannot tell how often the arguments "
             "repeat: caching arguments that never come back only adds hashing, a lookup and "
-            "memory to every call (compare the call count with the distinct arguments: "
-            f"{name}.cache_info() after a run)"
+            f"memory to every call, and up to {LRU_SIZE} results are kept alive (compare the "
+            f"call count with the distinct arguments: {name}.cache_info() after a run)"
         )
     elif not recursive:
         notes.append(
