@@ -124,6 +124,8 @@ def profiled_memoize(
         gate = purity_gate(ctx, prover, node)
         if not gate.passed or gate.verdict is None or _object_parameters(node):
             continue
+        if _unseen_effects(node, gate.params):
+            continue
         name = node.child_by_field_name("name")
         if name is None:
             continue
@@ -202,6 +204,57 @@ def _object_parameters(fn: Node) -> list[str]:
         if annotation is not None and annotation_kind(annotation) == "unknown":
             found.append(text(p))
     return found
+
+
+def _unseen_effects(fn: Node, params: dict[str, str]) -> str:
+    """Why a function the purity gate passes may still not be cacheable from call counts
+    alone (the static detector has the source's evidence of repeated arguments; this finder
+    has none), or "":
+
+    - it returns nothing: a pure function that returns nothing does nothing, so it acts in a
+      way the gate cannot see (`deque(islice(it, n), maxlen=0)` advances an iterator it got);
+    - it calls a method of an argument not annotated hashable, other than a str/bytes/number
+      method (`token.match()`): the result depends on an object's state, which a cache keyed
+      by the object misses;
+    - it asks whether such an argument is a list, dict or set: those come, and cannot be
+      hashed."""
+    from megawatt.analyzers.context import text
+    from megawatt.analyzers.detectors.memoize import IMMUTABLE_METHODS, root_name
+
+    # an argument annotated str, int, tuple, … is no object with a state
+    unknown = {name for name, kind in params.items() if kind != "hashable"}
+    body = fn.child_by_field_name("body")
+    returns = False
+    stack = [body] if body is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "return_statement" and n.named_children:
+            returns = True
+        elif n.type == "call":
+            func = n.child_by_field_name("function")
+            if func is not None and func.type == "attribute":
+                obj = func.child_by_field_name("object")
+                method = text(func.child_by_field_name("attribute"))
+                if (
+                    obj is not None
+                    and obj.type == "identifier"
+                    and text(obj) in unknown
+                    and method not in IMMUTABLE_METHODS
+                ):
+                    return f"calls {text(obj)}.{method}(), a method of an argument"
+            elif func is not None and text(func) == "isinstance":
+                args = n.child_by_field_name("arguments")
+                parts = args.named_children if args is not None else []
+                first = root_name(parts[0]) if parts else None
+                kinds = text(parts[1]) if len(parts) > 1 else ""
+                if (
+                    first is not None
+                    and text(first) in unknown
+                    and any(k in kinds for k in ("list", "dict", "set"))
+                ):
+                    return f"asks whether {text(first)} is a list, dict or set"
+        stack.extend(n.named_children)
+    return "" if returns else "returns nothing"
 
 
 def _count(n: int) -> str:

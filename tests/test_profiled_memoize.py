@@ -15,8 +15,12 @@ from tree_sitter import Node
 
 from megawatt.analyzers.context import FileContext
 from megawatt.analyzers.detectors.memoize import Prover, purity_gate
+from megawatt.analyzers.symbols import functions
 from megawatt.config import load_settings
 from megawatt.fixes.edits import apply_edits
+from megawatt.profiled_memoize import MIN_CALLS, MIN_SHARE, profiled_memoize
+from megawatt.profiles.project import load_project_profile
+from megawatt.ranking import ProfileIndex
 from megawatt.scanner import run_scan
 from megawatt.tools import OpportunityInput, ToolContext, get_opportunity
 from tests.conftest import BIN, run
@@ -115,6 +119,39 @@ def build_index(lines):
                 where.setdefault(key, []).append((n, vowel_runs(key)))
     return where
 '''
+TOKENS = '''\
+"""Tokens of a line, as a tokenizer hands them out."""
+
+import itertools
+from collections import deque
+
+
+class Token:
+    def __init__(self, kind, value):
+        self.kind = kind
+        self.value = value
+
+    def match(self, kind, values):
+        return self.kind == kind and self.value in values
+
+
+def imt(token, kinds=None, m=None):
+    """Whether a token is of one of `kinds` or matches one of the (kind, values) pairs `m`."""
+    if kinds and token.kind in kinds:
+        return True
+    if m:
+        if isinstance(m, list):
+            if any(token.match(*pattern) for pattern in m):
+                return True
+        elif token.match(*m):
+            return True
+    return False
+
+
+def consume(iterator, n):
+    """Advance the iterator n steps."""
+    deque(itertools.islice(iterator, n), maxlen=0)
+'''
 MAIN = '''\
 """A small text workload: the same words, counted, indexed and measured."""
 
@@ -123,6 +160,7 @@ import sys
 from index import build_index
 from report import count_words, longest
 from textkit import SEEN
+from tokens import Token, consume, imt
 
 WORDS = ["Café", "naïve", "Élan", "RÉSUMÉ", "façade", "Crème", "brûlée", "jalapeño", "Über",
          "coöperate", "señor", "déjà-vu", "Smörgåsbord", "piñata", "Zoë", "Noël", "fiancée"]
@@ -135,6 +173,17 @@ def text(lines):
     return out
 
 
+def keywords(lines):
+    found = 0
+    for line in lines:
+        words = iter(line.split())
+        for word in words:
+            if imt(Token("word", word), m=[("word", ("Café", "Noël"))]):
+                found += 1
+                consume(words, 1)  # a keyword's argument is the word after it
+    return found
+
+
 def main(lines):
     body = text(lines)
     counts = count_words(body)
@@ -142,7 +191,7 @@ def main(lines):
     print(sorted(counts.items()))
     print(longest(body))
     print({k: (len(v), sum(runs for _, runs in v)) for k, v in sorted(where.items())})
-    print(len(SEEN))
+    print(len(SEEN), keywords(body))
 
 
 main(int(sys.argv[1]))
@@ -161,6 +210,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("textkit.py", TEXTKIT),
         ("report.py", REPORT),
         ("index.py", INDEX),
+        ("tokens.py", TOKENS),
         ("main.py", MAIN),
     ):
         (root / name).write_text(src, encoding="utf-8")
@@ -224,11 +274,12 @@ def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
     figures = {
         name: (nc, ct / prof.total_tt)  # type: ignore[attr-defined]
         for (path, _line, name), (_cc, nc, _tt, ct, _callers) in prof.stats.items()  # type: ignore[attr-defined]
-        if path.endswith("textkit.py")
+        if path.endswith(("textkit.py", "tokens.py"))
     }
-    for name in ("tally", "fresh", "width"):  # called as often, as large a part of the run
+    # called as often, as large a part of the run
+    for name in ("tally", "fresh", "width", "imt"):
         calls, share = figures[name]
-        assert calls >= CALLS // 3 and share >= 0.01, (name, figures[name])
+        assert calls >= MIN_CALLS and share >= MIN_SHARE, (name, figures[name])
     # tally appends to a global list, fresh reads the clock: a cache would change the program;
     # width is pure but takes an eq dataclass, which a cache cannot hash
     assert memoized(scan(project, "work.pstats")) == ["normalize", "vowel_runs"]
@@ -243,6 +294,36 @@ def test_impure_helpers_called_as_often_get_none(project: Path) -> None:
     assert gates["fresh"].reason == "calls time.monotonic"
     assert gates["Shelf.label"].reason.startswith("is an instance method")
     assert gates["width"].passed  # refused for its `entry: Entry` parameter, not by the gate
+
+
+def test_effects_the_gate_cannot_see_are_refused(project: Path) -> None:
+    """imt (sqlparse's shape) calls a method of the token it is given and takes lists; consume
+    advances the iterator it is given and returns nothing. The purity gate passes both; from
+    call counts alone, with no evidence of repeated arguments, they are refused, even with the
+    thresholds down to nothing. The same call on textkit.py still finds normalize."""
+    root = project.resolve()
+    settings, _ = load_settings(root)
+    loaded = load_project_profile(root, settings, [root / "work.pstats"])
+    assert loaded.profile is not None
+    index = ProfileIndex(loaded.profile)
+
+    def found(name: str) -> list[str]:
+        path = root / name
+        source = path.read_bytes()
+        ctx = FileContext(str(path), source)
+        defs = functions(ctx.tree, ctx.defs_matches)
+        made = profiled_memoize(str(path), source, defs, index, [], min_calls=1000, min_share=0)
+        return sorted(f.function or "" for f in made)
+
+    ctx = FileContext(str(root / "tokens.py"), TOKENS.encode())
+    prover = Prover(ctx)
+    assert all(
+        purity_gate(ctx, prover, fn).passed
+        for fn in _defs(ctx)
+        if ctx.qualname(fn) in ("imt", "consume")
+    )
+    assert found("tokens.py") == []
+    assert found("textkit.py") == ["normalize", "vowel_runs"]
 
 
 def test_only_call_counts_make_it(project: Path) -> None:
@@ -331,8 +412,6 @@ def test_the_editor_shows_it_and_offers_the_fix(project: Path) -> None:
     recording: a memoize diagnostic with the call figures, no hot spot on the function, and the
     quick fix its code action computes is the unsafe memoize rewrite."""
     from megawatt.fixes.deterministic import fix_for
-    from megawatt.profiles.project import load_project_profile
-    from megawatt.ranking import ProfileIndex
     from megawatt.server.analysis import analyze_snapshot
     from megawatt.server.session import FolderState, Snapshot
     from megawatt.skills import load_skills
