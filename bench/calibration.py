@@ -9,14 +9,14 @@ their source distributions), in a fresh working copy: record a profile with each
 opportunities that have a deterministic fix. Each of those fixes is applied alone (unsafe ones
 too, marked) to a copy of its own, and the top N of each profiler together to another; every
 copy must print what the original prints, or its fix is reported broken and not timed. Then
-all copies run in interleaved rounds (the original first and last in each round, the copies in
-between in an order that rotates), timed by the child's CPU time (user + sys), which the other
-load on a shared machine disturbs less than wall time. A copy's measured saving in a round is
-1 − its time / the mean of that round's two original runs (the original timed from a copy made
-like the others, every copy run once before the rounds); the table shows the median over the
-rounds with the lowest and highest, and best-of (fastest against fastest), next to each
-profiler's estimate and the ratio estimate / measured. An unchanged copy is timed the same way:
-twice the standard error of its median is the noise floor.
+all copies run in interleaved rounds, each right beside a run of the original of its own
+(before it in one round, after it in the next; the copies' order rotates), timed by the child's
+CPU time (user + sys), which the other load on a shared machine disturbs less than wall time. A
+copy's measured saving in a round is 1 − its time / its paired original run's (the original
+timed from a copy made like the others, every copy run once before the rounds); the table
+shows the median over the rounds with the lowest and highest, and best-of (fastest against
+fastest), next to each profiler's estimate and the ratio estimate / measured. An unchanged copy
+is timed the same way: twice the standard error of its median is the noise floor.
 
 Targets (issue 13): each top finding's estimate within 2× of its measured saving, and the sum
 of the top N estimates within 2× of the measured saving of applying them together. From the
@@ -271,36 +271,37 @@ def copy_tree(src: Path, dst: Path) -> None:
 def measure(
     variants: dict[str, Path], original: Path, wl: Workload, rounds: int
 ) -> dict[str, dict[str, Any]]:
-    """Every variant once per round between two runs of the original; per variant the
-    per-round savings (share of the original's CPU time) and both times."""
+    """Each variant in every round right beside a run of the original of its own, before it in
+    one round and after it in the next (the variants' order rotates too): a burst of other load
+    on a shared machine lasts seconds, so a pair taken back to back sees the same load, which a
+    baseline run at the start or end of a long round does not. Per variant the per-round
+    savings (share of its paired original run's CPU time) and both runs' times."""
     names = list(variants)
     saved: dict[str, list[float]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     wall: dict[str, list[float]] = {n: [] for n in names}
     base_cpu: list[float] = []
     base_wall: list[float] = []
-    base_cpu_all: list[float] = []
     for r in range(rounds):
-        note(f"  round {r + 1}/{rounds}: {len(names)} variants")
-        first = run(original, wl)
+        note(f"  round {r + 1}/{rounds}: {len(names)} variants, each paired with the original")
         order = names[r % len(names) :] + names[: r % len(names)] if names else []
-        runs = {n: run(variants[n], wl) for n in order}
-        last = run(original, wl)
-        base_cpu_all.extend((first.cpu, last.cpu))
-        o_cpu = (first.cpu + last.cpu) / 2
-        base_cpu.append(o_cpu)
-        base_wall.append((first.wall + last.wall) / 2)
-        for n, out in runs.items():
-            saved[n].append(1 - out.cpu / o_cpu)
+        for i, n in enumerate(order):
+            if (r + i) % 2:
+                out, base = run(variants[n], wl), run(original, wl)
+            else:
+                base, out = run(original, wl), run(variants[n], wl)
+            saved[n].append(1 - out.cpu / base.cpu)
             cpu[n].append(out.cpu)
             wall[n].append(out.wall)
+            base_cpu.append(base.cpu)
+            base_wall.append(base.wall)
     result: dict[str, dict[str, Any]] = {}
     for n in names:
         s = saved[n]
-        # best-of: each one's fastest run against the original's, what interference (which only
-        # ever adds time) disturbs least; kept beside the median of the per-round figures
+        # best-of: its fastest run against the original's fastest, what interference (which
+        # only ever adds time) disturbs least; kept beside the median of the paired figures
         result[n] = {"median": statistics.median(s), "min": min(s), "max": max(s), "rounds": s,
-                     "best_of": 1 - min(cpu[n]) / min(base_cpu_all),
+                     "best_of": 1 - min(cpu[n]) / min(base_cpu),
                      "cpu_seconds": cpu[n], "wall_seconds": wall[n]}  # fmt: skip
     result["original"] = {"cpu_seconds": base_cpu, "wall_seconds": base_wall,
                           "median_cpu": statistics.median(base_cpu)}  # fmt: skip
