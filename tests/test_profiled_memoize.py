@@ -251,6 +251,10 @@ def test_a_pure_helper_called_very_often_from_two_modules_gets_a_memoize_finding
     for caller in ("count_words (report.py)", "longest (report.py)", "build_index (index.py)"):
         assert f"{caller}: {CALLS // 3:,}" in callers, callers
     assert memo["fixable"] and memo["confidence"] < 0.25  # below every static memoize finding
+    # the estimate says it cannot know the hit rate: half the function's time, marked rough
+    assert memo["savings_method"] == "function" and memo["savings_evidence"].startswith("rough: ")
+    share = float(evidence["inclusive_share"].split("%", 1)[0]) / 100
+    assert memo["estimated_savings"] == pytest.approx(share * 0.9 * 0.5, abs=0.002)
     # with a memoize finding it is no hot spot with no known pattern
     assert not [o for o in found if o["skill"] == "hot-spot" and o["function"] == "normalize"]
 
