@@ -329,16 +329,18 @@ def within(r: float | None) -> bool:
 
 
 def verdict(estimate: float, measured: dict[str, Any] | None, floor: float) -> str:
-    """ "2x": within 2× of each other; "noise": both smaller than what an unchanged copy
-    measures (no run of this length can tell them apart); "off": neither."""
+    """'noise': both smaller than the noise floor (no run of this length can tell them apart);
+    '2x': within 2× of each other; 'slower': the fix measurably slows the run down; 'off':
+    none of these."""
     if measured is None:
         return "—"
+    # noise first: a ratio of two figures the rounds cannot tell from 0 is luck, not agreement
+    if estimate < floor and abs(measured["median"]) < floor:
+        return "noise"
     if within(ratio(estimate, measured["median"])):
         return "2x"
     if measured["median"] < -floor:
         return "slower"
-    if estimate < floor and abs(measured["median"]) < floor:
-        return "noise"
     return "off"
 
 
@@ -434,6 +436,7 @@ def judge(result: dict[str, Any]) -> dict[str, Any]:
         m = info["measured"]
         info["ratio"] = ratio(info["estimate_sum"], m["median"]) if m else None
         info["within_2x"] = within(info["ratio"])
+        info["verdict"] = verdict(info["estimate_sum"], m, floor)
     return result
 
 
@@ -472,6 +475,10 @@ def proposals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "proposed": min(1.0, max(0.01, value / med)),
                     "capped": value / med > 1})  # fmt: skip
     return out
+
+
+VERDICTS = {"2x": " (within 2×)", "noise": " (both below the noise floor)",
+            "slower": " (measurably slower)", "off": " (off by more than 2×)"}  # fmt: skip
 
 
 def pct(x: float | None) -> str:
@@ -525,7 +532,7 @@ def table(results: list[dict[str, Any]], props: list[dict[str, Any]]) -> None:
             print(
                 f"  {name}: {len(info['findings'])} fixes, sum of estimates "
                 f"{pct(info['estimate_sum'])}, measured {meas}, ratio "
-                f"{fmt_ratio(info['ratio'])}{' (within 2×)' if info['within_2x'] else ''}"
+                f"{fmt_ratio(info['ratio'])}{VERDICTS.get(info.get('verdict', ''), '')}"
             )
         for p in profs:
             top_rows = [r for r in res["findings"] if p in r["top_in"]]
