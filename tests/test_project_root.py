@@ -16,20 +16,24 @@ from megawatt.config import find_project_root
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop.py"
 
 
-@pytest.fixture
-def unmarked(tmp_path: Path) -> Path:
-    """A folder with no pyproject.toml and no .git: the code in app/, a recording beside it."""
-    root = tmp_path / "proj"
-    (root / "app").mkdir(parents=True)
-    (root / "app" / "shop.py").write_text(EXAMPLE.read_text())
+def unmarked_project(root: Path, folder: str = "app", rounds: int = 2000) -> Path:
+    """A folder with no pyproject.toml and no .git: the example in `folder`/, a cProfile
+    recording of it in .megawatt/profiles/ (by the relative path it ran from)."""
+    (root / folder).mkdir(parents=True)
+    (root / folder / "shop.py").write_text(EXAMPLE.read_text())
     profiles = root / ".megawatt" / "profiles"
     profiles.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(profiles / "shop.pstats"), "app/shop.py",
-         "2000"],
+        [sys.executable, "-m", "cProfile", "-o", str(profiles / "shop.pstats"),
+         f"{folder}/shop.py", str(rounds)],
         cwd=root, check=True, capture_output=True,
     )  # fmt: skip
     return root
+
+
+@pytest.fixture
+def unmarked(tmp_path: Path) -> Path:
+    return unmarked_project(tmp_path / "proj")
 
 
 def test_without_a_marker_the_root_is_the_folder_worked_in(unmarked: Path) -> None:

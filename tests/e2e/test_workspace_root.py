@@ -4,8 +4,6 @@ even to one opened while the folder is still loading."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,23 +11,14 @@ import pytest_lsp
 from lsprotocol import types as T
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.conftest import EXAMPLE, server_command
+from tests.e2e.conftest import server_command
 from tests.e2e.test_server import TIMEOUT, find, wait_version
+from tests.test_project_root import unmarked_project
 
 
 @pytest.fixture
 def unmarked(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    (root / "app").mkdir(parents=True)
-    (root / "app" / "shop.py").write_text(EXAMPLE.read_text())
-    profiles = root / ".megawatt" / "profiles"
-    profiles.mkdir(parents=True)
-    subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(profiles / "shop.pstats"), "app/shop.py",
-         "3000"],
-        cwd=root, check=True, capture_output=True,
-    )  # fmt: skip
-    return root
+    return unmarked_project(tmp_path / "proj", rounds=3000)
 
 
 @pytest_lsp.fixture(
@@ -82,16 +71,7 @@ async def test_a_folder_added_later_takes_its_documents(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     # a second project, not yet a workspace folder: its document is bound to a guessed root
-    other = tmp_path / "other"
-    (other / "lib").mkdir(parents=True)
-    (other / "lib" / "shop.py").write_text(EXAMPLE.read_text())
-    profiles = other / ".megawatt" / "profiles"
-    profiles.mkdir(parents=True)
-    subprocess.run(
-        [sys.executable, "-m", "cProfile", "-o", str(profiles / "shop.pstats"), "lib/shop.py",
-         "3000"],
-        cwd=other, check=True, capture_output=True,
-    )  # fmt: skip
+    other = unmarked_project(tmp_path / "other", folder="lib", rounds=3000)
     path = other / "lib" / "shop.py"
     uri = path.as_uri()
     waiting = asyncio.ensure_future(wait_version(client, uri, 1))
