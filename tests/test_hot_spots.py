@@ -5,13 +5,12 @@ py-spy and cProfile recordings of a real program."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, run
 from tests.test_cli_profile import megawatt
+from tests.test_savings import recorded
 
 PROGRAM = """\
 import sys
@@ -50,14 +49,7 @@ HOT_LINE = 8  # total = (total * 31 + ord(ch)) & 0xFFFFFFFF
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("hotspots")
-    (root / "pyproject.toml").write_text("")
-    (root / "work.py").write_text(PROGRAM)
-    work = [sys.executable, str(root / "work.py"), str(ROUNDS)]
-    run([str(BIN / "py-spy"), "record", "-r", "1000", "-f", "speedscope", "-o",
-         str(root / "work.json"), "--", *work])  # fmt: skip
-    run([sys.executable, "-m", "cProfile", "-o", str(root / "work.pstats"), *work[1:]])
-    return root
+    return recorded(tmp_path_factory.mktemp("hotspots"), "work", PROGRAM, str(ROUNDS))
 
 
 def scan(root: Path, profile: str, *extra: str) -> list[dict]:  # type: ignore[type-arg]

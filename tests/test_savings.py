@@ -42,16 +42,21 @@ ROUNDS = 1500
 CONCAT_LINE, REGEX_LINE = 8, 9
 
 
+def recorded(root: Path, name: str, program: str, *args: str) -> Path:
+    """A project holding `program` as `name`.py, with a py-spy (`name`.json) and a cProfile
+    (`name`.pstats) recording of one run of it each."""
+    (root / "pyproject.toml").write_text("")
+    (root / f"{name}.py").write_text(program)
+    work = [sys.executable, str(root / f"{name}.py"), *args]
+    run([str(BIN / "py-spy"), "record", "-r", "1000", "-f", "speedscope", "-o",
+         str(root / f"{name}.json"), "--", *work])  # fmt: skip
+    run([sys.executable, "-m", "cProfile", "-o", str(root / f"{name}.pstats"), *work[1:]])
+    return root
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("savings")
-    (root / "pyproject.toml").write_text("")
-    (root / "render.py").write_text(PROGRAM)
-    work = [sys.executable, str(root / "render.py"), str(ROUNDS)]
-    run([str(BIN / "py-spy"), "record", "-r", "1000", "-f", "speedscope", "-o",
-         str(root / "render.json"), "--", *work])  # fmt: skip
-    run([sys.executable, "-m", "cProfile", "-o", str(root / "render.pstats"), *work[1:]])
-    return root
+    return recorded(tmp_path_factory.mktemp("savings"), "render", PROGRAM, str(ROUNDS))
 
 
 def opportunities(root: Path, profile: str) -> dict[str, dict]:  # type: ignore[type-arg]
