@@ -39,13 +39,25 @@ class ProfileIndex:
         self._every: dict[tuple[str, int], dict[int, list[int]]] = {}
         self._evidence: dict[tuple[str, int | None, int], Evidence | None] = {}
         self._nested: dict[str, list[tuple[int, int, int]]] = {}
+        self._last: tuple[Sequence[FunctionDef], int] | None = None
+
+    def _layout(self, defs: Sequence[FunctionDef]) -> int:
+        """A file's function layout, as a key: asked once per finding and per function, for the
+        same list, so the last one is remembered (the list itself, not its id, which a new list
+        may reuse). One tuple, read and replaced whole: the index is shared across threads."""
+        last = self._last
+        if last is not None and last[0] is defs:
+            return last[1]
+        layout = hash(tuple((d.qualname, d.line, d.end_line) for d in defs))
+        self._last = (defs, layout)
+        return layout
 
     def has_file(self, path: str) -> bool:
         return path in self._by_path
 
     def functions_in(self, path: str, defs: Sequence[FunctionDef]) -> dict[int, int]:
         """`def` line → profile function id, for the functions of `path`."""
-        key = (path, hash(tuple((d.qualname, d.line, d.end_line) for d in defs)))
+        key = (path, self._layout(defs))
         cached = self._matched.get(key)
         if cached is not None:
             return cached
@@ -69,7 +81,7 @@ class ProfileIndex:
     def all_functions_in(self, path: str, defs: Sequence[FunctionDef]) -> dict[int, list[int]]:
         """`def` line → every profile entry on it (several recordings, or formats, merged)."""
         self.functions_in(path, defs)
-        key = (path, hash(tuple((d.qualname, d.line, d.end_line) for d in defs)))
+        key = (path, self._layout(defs))
         return self._every.get(key, {})
 
     def module_entry(self, path: str) -> int | None:
@@ -95,8 +107,7 @@ class ProfileIndex:
     ) -> Evidence | None:
         """What the profile holds about the function whose `def` is on `function_line` (None:
         the module); one per function, so its findings share the figures read for it."""
-        layout = hash(tuple((d.qualname, d.line, d.end_line) for d in defs))
-        key = (path, function_line, layout)
+        key = (path, function_line, self._layout(defs))
         if key in self._evidence:
             return self._evidence[key]
         found: Evidence | None = None
