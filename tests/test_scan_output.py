@@ -88,7 +88,9 @@ def test_narrow_terminal_keeps_ids_and_locations_whole(project: Path, columns: i
         body = _words(" ".join(lines[head + 1 : min(after, default=len(lines))]))
         assert _words(o["message"]) in body, body
     # lines filled, not one word of the message per line: at least half the width used
-    budget = sum(2 + 2 * len(o["message"]) // columns for o in found)
+    budget = sum(
+        2 + 2 * (len(o["message"]) + len(o["savings_evidence"] or "")) // columns for o in found
+    )
     assert len(lines) <= 2 + budget, "\n".join(lines)
 
 

@@ -117,7 +117,9 @@ def _tables(report: ScanReport) -> None:
     click.echo()
     rows = [
         [f"{o.estimated_savings:.1%}" if o.estimated_savings else "-", f"{o.finding.span.line}",
-         o.skill, o.finding.function or "<module>", o.finding.message]
+         o.skill, o.finding.function or "<module>",
+         # the figure with what it was read from
+         f"{o.finding.message} [{o.evidence}]" if o.evidence else o.finding.message]
         for o in report.opportunities
     ]  # fmt: skip
     show("Opportunities, ranked by estimated savings",

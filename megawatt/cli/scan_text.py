@@ -59,6 +59,8 @@ def concise(report: ScanReport, shown: Sequence[Opportunity], out: IO[str] | Non
     for o in shown:
         f = o.finding
         saves = f" (saves {_saves(o.estimated_savings)})" if o.estimated_savings > 0 else ""
+        if o.evidence:  # the figure with what it was read from
+            saves = f" (saves {_saves(o.estimated_savings)}: {o.evidence})"
         click.echo(f"{_where(o)}: {f.skill} {f.message}{saves}", file=out)
 
 
@@ -97,8 +99,10 @@ def full(
             _saves(o.estimated_savings) if profiled and o.estimated_savings > 0
             else ("-" if profiled else f"{o.score:.2f}")
         )  # fmt: skip
+        # the estimate's evidence follows the message: a figure the reader can check
+        message = f"{o.finding.message} [{o.evidence}]" if o.evidence else o.finding.message
         rows.append([figure, _where(o), o.skill, o.finding.function or "<module>",
-                     o.finding.message])  # fmt: skip
+                     message])  # fmt: skip
     title("Opportunities, best first")
     lines([Column("saves" if profiled else "score", right=True), Column("where", style=bold),
            Column("skill", style={"fg": "cyan"}), Column("function"),
