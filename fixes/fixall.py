@@ -79,8 +79,9 @@ def fix_source(
     *,
     ruff: str | None = None,
     root: Path | None = None,
+    line: int | None = None,
 ) -> FixOutcome:
-    """With `ruff`, each round's fixes pass the AI path's style check: no new `ruff check`
+    """With `line`, only the findings on that line of `source` are fixed. With `ruff`, each round's fixes pass the AI path's style check: no new `ruff check`
     finding (the project's configuration, read from `root`) on the lines a fix touched; a fix
     that adds one is not applied, and `skipped` says which finding."""
     outcome = FixOutcome(path, source, source)
@@ -113,12 +114,12 @@ def fix_source(
         taken: list[Edit] = []
         chosen: list[Finding] = []
         for f in findings:
-            key, line = where(f)
-            if f.fix is None or key in refused:
+            key, at_line = where(f)
+            if f.fix is None or key in refused or (line is not None and at_line != line):
                 continue
             if not f.fix.safe and not unsafe:
                 refused[key] = Skipped(
-                    f.skill, f.fix.title, line, f.fix.note or "marked unsafe", True
+                    f.skill, f.fix.title, at_line, f.fix.note or "marked unsafe", True
                 )
                 continue
             if overlaps(f.fix.edits, taken):

@@ -24,8 +24,10 @@ EXIT_OK, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 @click.option(
     "--ai", is_flag=True, help="Ask Claude for a validated fix of the opportunity at --line."
 )
-@click.option("--line", type=click.IntRange(min=1), help="With --ai: the opportunity's line.")
-@click.option("--skill", help="With --ai: which opportunity on the line.")
+@click.option(
+    "--line", type=click.IntRange(min=1), help="Only the opportunities on this line (one PATH)."
+)
+@click.option("--skill", help="Only this skill's opportunity (with --line).")
 @click.option("--fresh", is_flag=True, help="With --ai: a new candidate, not the cached one.")
 @click.option("--last-request", is_flag=True, help="Print the last request sent to the model.")
 def fix(
@@ -43,7 +45,8 @@ def fix(
     """Apply the safe deterministic fixes in PATHS. Files are written only with --write, and
     only when the result still parses and compiles; a fix that would add a ruff finding on the
     lines it touches (the project's ruff configuration) is left out and says which. The diff
-    names files from the project root (`git apply` or `patch -p1` there). Unsafe fixes are
+    names files from the project root (`git apply` or `patch -p1` there). --line N (and
+    --skill ID) fixes only the opportunities on that line of one PATH. Unsafe fixes are
     listed with the reason; --unsafe applies them too.
 
     With --ai, PATH and --line name one opportunity; Claude proposes a fix, which is offered
@@ -60,8 +63,14 @@ def fix(
         if len(paths) != 1 or line is None:
             raise click.UsageError("--ai takes one PATH and --line N")
         fix_with_ai(paths[0], line, skill, mode, fresh)
-    elif line is not None or skill is not None or fresh:
-        raise click.UsageError("--line, --skill and --fresh go with --ai")
+    elif fresh:
+        raise click.UsageError("--fresh goes with --ai")
+    elif skill is not None and line is None:
+        raise click.UsageError("--skill goes with --line")
+    elif line is not None and len(paths) != 1:
+        raise click.UsageError("--line takes one PATH")
+    if skill is not None:  # one opportunity: its skill alone, whatever --select says
+        select = skill
     from megawatt.analyzers.files import discover
     from megawatt.cli.scan_text import shown_path
     from megawatt.config import find_project_root, load_settings
@@ -98,7 +107,9 @@ def fix(
             error(f"{path}: cannot read ({err.strerror or err})")
             errors.append(str(path))
             continue
-        outcome = fix_source(str(path), source, skills, sel, ign, unsafe, ruff=ruff, root=root)
+        outcome = fix_source(
+            str(path), source, skills, sel, ign, unsafe, ruff=ruff, root=root, line=line
+        )
         shown = shown_path(str(path))
         for skipped in outcome.skipped:
             why = "unsafe" if skipped.unsafe else "refused"
