@@ -29,6 +29,17 @@ def text(node: Node | None) -> str:
     return "" if node is None or node.text is None else node.text.decode("utf-8", "replace")
 
 
+def line_starts(source: bytes) -> list[int]:
+    """The byte offset at which each line of `source` starts."""
+    starts = [0]
+    find = source.find
+    i = find(b"\n")
+    while i >= 0:
+        starts.append(i + 1)
+        i = find(b"\n", i + 1)
+    return starts
+
+
 class FileContext:
     def __init__(self, path: str, source: bytes, tree: Tree | None = None) -> None:
         self.path = path
@@ -47,13 +58,7 @@ class FileContext:
 
     @cached_property
     def line_starts(self) -> list[int]:
-        starts = [0]
-        find = self.source.find
-        i = find(b"\n")
-        while i >= 0:
-            starts.append(i + 1)
-            i = find(b"\n", i + 1)
-        return starts
+        return line_starts(self.source)
 
     def _column(self, offset: int, byte_col: int) -> int:
         """The code-point column of a byte `offset` that lies `byte_col` bytes into its line (the

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from megawatt.analyzers.context import FileContext
+from megawatt.analyzers.context import FileContext, line_starts
 from megawatt.analyzers.engine import analyze_context
 from megawatt.analyzers.syntax import SourceProblem, compile_problem, source_problem
 from megawatt.fixes.deterministic import with_fixes
@@ -90,7 +90,7 @@ def fix_source(
     refused: dict[tuple[str, int], Skipped] = {}
     # each round's edits, to say where a finding in later text was in the original
     rounds: list[list[Edit]] = []
-    original_lines = _line_starts(source)
+    original_lines = line_starts(source)
 
     def where(f: Finding) -> tuple[tuple[str, int], int]:
         at = _original_offset(f.span.start_byte, rounds)
@@ -174,21 +174,12 @@ def _line_of(starts: Sequence[int], offset: int) -> int:
     return bisect.bisect_right(starts, offset)
 
 
-def _line_starts(source: bytes) -> list[int]:
-    starts = [0]
-    at = source.find(b"\n")
-    while at >= 0:
-        starts.append(at + 1)
-        at = source.find(b"\n", at + 1)
-    return starts
-
-
 def _touched(before: bytes, after: bytes, chosen: list[Finding]) -> list[tuple[set[int], set[int]]]:
     """Per fix, the lines of `before` it replaced and the lines of `after` it wrote, each with
     its neighbours: a deletion's new neighbours are compared with its old ones, so a finding the
     line below already had is not the fix's doing."""
     owner = sorted((e.start, e.end, e.text, i) for i, f in enumerate(chosen) for e in _edits(f))
-    old_starts, new_starts = _line_starts(before), _line_starts(after)
+    old_starts, new_starts = line_starts(before), line_starts(after)
     spans: list[tuple[set[int], set[int]]] = [(set(), set()) for _ in chosen]
     shift = 0
     for start, end, text, i in owner:

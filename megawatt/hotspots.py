@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
+from megawatt.analyzers.context import line_starts
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import Finding, Span
 
@@ -64,7 +65,7 @@ def hot_spots(
             reverse=True,
         )[:HOT_LINES]
         if starts is None:
-            starts = _line_starts(source)
+            starts = line_starts(source)
         line = lines[0][1] if lines else d.name_line
         span = _line_span(source, starts, line)
         if span is None:
@@ -83,15 +84,6 @@ def hot_spots(
             Finding(HOT_SPOT, path, span, d.qualname, d.line, message, CONFIDENCE, tuple(evidence))
         )
     return out
-
-
-def _line_starts(source: bytes) -> list[int]:
-    starts = [0]
-    at = source.find(b"\n")
-    while at >= 0:
-        starts.append(at + 1)
-        at = source.find(b"\n", at + 1)
-    return starts
 
 
 def _line_span(source: bytes, starts: list[int], line: int) -> Span | None:
