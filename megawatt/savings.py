@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from megawatt.analyzers.detectors.memoize import PROFILED
 from megawatt.analyzers.symbols import FunctionDef
 from megawatt.model import Finding
 
@@ -213,29 +212,26 @@ def estimate(
     def made(weight: float, method: str, text: str, rough: bool = False) -> Estimate:
         return Estimate(p.share(weight), weight, method, text, rough)
 
-    if cost is not None and cost.scope == "function" and dict(finding.evidence).get(PROFILED):
-        # found from call counts alone: how often the arguments repeat is not in the profile,
-        # so half the function's time is a guess (0 % of hits to all of them: measured on
-        # mistune, -1.7 % to +14.9 % as its documents repeated once or 30 times)
-        total = evidence.total_weight()
-        saved = total * removes * GUESSED_HIT_RATE
-        return made(
-            saved,
-            FUNCTION,
-            f"rough: {evidence_name(evidence)} takes {amount(p, total)}, "
-            f"{_pct(p.share(total))} of the run; {fix_does} saves about half of it if half its "
-            "calls repeat earlier arguments (the profile cannot tell how many do)",
-            rough=True,
-        )
     if cost is not None and cost.scope == "function":
+        # the detectors' module, imported here: ranking must not load them at start-up
+        from megawatt.analyzers.detectors.memoize import PROFILED
+
         total = evidence.total_weight()
-        saved = total * removes
-        return made(
-            saved,
-            FUNCTION,
-            f"{evidence_name(evidence)} takes {amount(p, total)}, {_pct(p.share(total))} of the "
-            f"run; {fix_does} saves ≈ {removes:.0%} of it",
+        took = (
+            f"{evidence_name(evidence)} takes {amount(p, total)}, {_pct(p.share(total))} of the run"
         )
+        if dict(finding.evidence).get(PROFILED):
+            # found from call counts alone: how often the arguments repeat is not in the
+            # profile, so half the function's time is a guess (measured on mistune: -1.7 % to
+            # +14.9 % as its documents repeated once or 30 times)
+            return made(
+                total * removes * GUESSED_HIT_RATE,
+                FUNCTION,
+                f"rough: {took}; {fix_does} saves about half of it if half its calls repeat "
+                "earlier arguments (the profile cannot tell how many do)",
+                rough=True,
+            )
+        return made(total * removes, FUNCTION, f"{took}; {fix_does} saves ≈ {removes:.0%} of it")
     if cost is not None and cost.scope == "self":
         own = evidence.own_weight()
         return made(
